@@ -1,0 +1,85 @@
+"""Marching-cubes re-meshing of a watertight head, cropped at a fixed neck plane.
+
+NPHM meshes are extracted from an SDF by marching cubes and have an open neck (CLIP-Head §2, eq. 1).
+To give the UV module the same kind of input, a closed ICT head is turned into a signed distance
+field on a grid (unsigned distance from libigl, sign from the fast winding number), triangulated by
+scikit-image's marching cubes and cut by the plane ``y = NECK_PLANE_Y``, keeping the part above.
+
+The exact distance is only needed where the surface passes; far from it the winding number's sign
+times the band width is enough for marching cubes, so distances are computed in a narrow band of
+voxels around the sign changes.
+"""
+
+from __future__ import annotations
+
+import igl
+import numpy as np
+from scipy import ndimage
+from skimage.measure import marching_cubes
+
+from cliphead.meshes import MeshError, boundary_loops, clean_mesh, merge_close_vertices
+
+#: The neck crop plane (cm, ICT frame): 4-5 cm under the chin and above the ICT neck opening.
+NECK_PLANE_Y = -12.0
+#: How many voxels either side of the surface get an exact distance.
+BAND_VOXELS = 2
+
+
+def grid_axes(vertices: np.ndarray, resolution: int, padding: float = 0.05) -> list[np.ndarray]:
+    """Axis samples of a cubic-voxel grid over the bounding box, ``resolution`` along its longest side."""
+    low, high = vertices.min(axis=0), vertices.max(axis=0)
+    margin = padding * (high - low).max()
+    low, high = low - margin, high + margin
+    spacing = (high - low).max() / (resolution - 1)
+    return [np.arange(low[k], high[k] + spacing, spacing) for k in range(3)]
+
+
+def signed_distance_grid(vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray]) -> np.ndarray:
+    """SDF on the grid (negative inside): winding-number sign, exact distance in a narrow band."""
+    points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    shape = tuple(len(a) for a in axes)
+    inside = (igl.fast_winding_number(vertices, faces, points) > 0.5).reshape(shape)
+    spacing = axes[0][1] - axes[0][0]
+    boundary = inside ^ ndimage.binary_erosion(inside) | ~inside ^ ndimage.binary_erosion(~inside)
+    band = ndimage.binary_dilation(boundary, iterations=BAND_VOXELS)
+    sdf = np.where(inside, -1.0, 1.0) * (BAND_VOXELS + 1) * spacing
+    squared, _, _ = igl.point_mesh_squared_distance(points[band.ravel()], vertices, faces)
+    sdf[band] = np.where(inside[band], -1.0, 1.0) * np.sqrt(squared)
+    return sdf
+
+
+def marching_cubes_mesh(sdf: np.ndarray, axes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Zero level set of a grid SDF as a triangle mesh in world coordinates, faces oriented outwards."""
+    spacing = axes[0][1] - axes[0][0]
+    vertices, faces, _, _ = marching_cubes(sdf, level=0.0, spacing=(spacing,) * 3)
+    vertices += np.array([a[0] for a in axes])
+    # scikit-image orients faces towards increasing values (outside for an SDF) as (0, 2, 1).
+    return vertices, faces[:, ::-1].astype(np.int64)
+
+
+def crop_below(vertices: np.ndarray, faces: np.ndarray, plane_y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the mesh exactly at ``y = plane_y`` and keep what lies above (an open neck boundary)."""
+    from trimesh.intersections import slice_faces_plane
+
+    kept_vertices, kept_faces = slice_faces_plane(
+        vertices, faces, plane_normal=np.array([0.0, 1.0, 0.0]), plane_origin=np.array([0.0, plane_y, 0.0])
+    )[:2]
+    return merge_close_vertices(np.asarray(kept_vertices, dtype=np.float64), np.asarray(kept_faces, dtype=np.int64))
+
+
+def remesh_head(
+    vertices: np.ndarray, faces: np.ndarray, resolution: int = 128, neck_plane_y: float = NECK_PLANE_Y
+) -> tuple[np.ndarray, np.ndarray]:
+    """Re-mesh a closed head by marching cubes at ``resolution`` and crop it at the neck plane.
+
+    Returns an unstructured mesh whose only boundary is the neck loop (like an NPHM mesh).
+    """
+    if resolution < 16:
+        raise ValueError(f"Grid resolution {resolution} is too coarse for a head; use 64 or more.")
+    axes = grid_axes(vertices, resolution)
+    sdf = signed_distance_grid(vertices, faces, axes)
+    mc_vertices, mc_faces = marching_cubes_mesh(sdf, axes)
+    cropped = clean_mesh(*crop_below(mc_vertices, mc_faces, neck_plane_y))
+    if len(boundary_loops(cropped.faces)) != 1:
+        raise MeshError("The re-meshed head does not have exactly one (neck) boundary; raise the resolution.")
+    return cropped.vertices, cropped.faces
