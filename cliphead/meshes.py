@@ -105,11 +105,22 @@ def read_obj_uv(path: Path) -> np.ndarray | None:
     return np.asarray(uv) if uv else None
 
 
+def _edge_keys(edges: np.ndarray) -> np.ndarray:
+    """One int64 per undirected edge (fast unique/sort instead of row-wise ``np.unique(axis=0)``)."""
+    low, high = np.minimum(edges[:, 0], edges[:, 1]), np.maximum(edges[:, 0], edges[:, 1])
+    return low * (int(edges.max()) + 1) + high
+
+
 def edge_face_counts(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique undirected edges (E, 2) and how many faces hold each."""
-    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    unique, counts = np.unique(edges, axis=0, return_counts=True)
-    return unique, counts
+    edges = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    _, first, counts = np.unique(_edge_keys(edges), return_index=True, return_counts=True)
+    return np.sort(edges[first], axis=1), counts
+
+
+def euler_characteristic(faces: np.ndarray) -> int:
+    """V - E + F over the vertices faces use: 1 for a disk, 2 for a sphere, 2 - 2g - b in general."""
+    return len(np.unique(faces)) - len(edge_face_counts(faces)[0]) + len(faces)
 
 
 def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
@@ -117,10 +128,11 @@ def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
 
     Pure numpy, safe on closed meshes (libigl's ``boundary_loop`` crashed on those, DESIGN.md).
     """
+    if len(faces) == 0:
+        return []
     directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    key = np.sort(directed, axis=1)
-    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    border = directed[counts[inverse.ravel()] == 1]
+    _, inverse, counts = np.unique(_edge_keys(directed), return_inverse=True, return_counts=True)
+    border = directed[counts[inverse] == 1]
     if len(border) == 0:
         return []
     successor = dict(zip(border[:, 0].tolist(), border[:, 1].tolist()))
@@ -178,7 +190,7 @@ def remove_unreferenced(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.nda
     return vertices[used], remap[faces], used
 
 
-def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e-15) -> CleanMesh:
+def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e-18) -> CleanMesh:
     """Repair what can be repaired, refuse what cannot.
 
     - NaN or infinite coordinates: :class:`MeshError` (nothing sensible can be guessed).
@@ -201,7 +213,7 @@ def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e
             "Fix: repair or re-extract the mesh (e.g. an SDF evaluated outside its domain)."
         )
     scale = max(1.0, float(np.ptp(vertices, axis=0).max()))
-    vertices, faces = merge_close_vertices(vertices, faces, tolerance=1e-6 * scale)
+    vertices, faces = merge_close_vertices(vertices, faces, tolerance=1e-9 * scale)
     repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 2] == faces[:, 0])
     zero_area = face_areas(vertices, faces) <= area_epsilon * scale**2
     degenerate = repeated | zero_area

@@ -17,12 +17,14 @@ import numpy as np
 from scipy import ndimage
 from skimage.measure import marching_cubes
 
-from cliphead.meshes import MeshError, boundary_loops, clean_mesh, merge_close_vertices
+from cliphead.meshes import MeshError, boundary_loops, clean_mesh, euler_characteristic, merge_close_vertices
 
 #: The neck crop plane (cm, ICT frame): 4-5 cm under the chin and above the ICT neck opening.
 NECK_PLANE_Y = -12.0
 #: How many voxels either side of the surface get an exact distance.
 BAND_VOXELS = 2
+#: Radii (cm) of the morphological closing of the occupancy grid, tried in turn until the head is a disk.
+CLOSING_RADII_CM = (0.3, 0.6, 1.0)
 
 
 def grid_axes(vertices: np.ndarray, resolution: int, padding: float = 0.05) -> list[np.ndarray]:
@@ -34,17 +36,48 @@ def grid_axes(vertices: np.ndarray, resolution: int, padding: float = 0.05) -> l
     return [np.arange(low[k], high[k] + spacing, spacing) for k in range(3)]
 
 
-def signed_distance_grid(vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray]) -> np.ndarray:
-    """SDF on the grid (negative inside): winding-number sign, exact distance in a narrow band."""
+def occupancy_grid(vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray]) -> np.ndarray:
+    """Inside/outside of a closed mesh on the grid, from the fast winding number."""
     points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    shape = tuple(len(a) for a in axes)
-    inside = (igl.fast_winding_number(vertices, faces, points) > 0.5).reshape(shape)
+    return (igl.fast_winding_number(vertices, faces, points) > 0.5).reshape(tuple(len(a) for a in axes))
+
+
+def largest_component(inside: np.ndarray) -> np.ndarray:
+    labels, count = ndimage.label(inside)
+    if count <= 1:
+        return inside
+    return labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
+
+
+def clean_occupancy(inside: np.ndarray, radius_voxels: int) -> np.ndarray:
+    """Morphological closing and a one-voxel opening of the largest solid, with its cavities filled.
+
+    Slits (between the lips, in a nostril, in the folds of an ear) and bridges about as thin as a
+    voxel become tunnels or handles of the extracted surface; removing them keeps the head a sphere
+    topologically, as an NPHM head is.
+    """
+    inside = largest_component(inside)
+    if radius_voxels > 0:
+        padded = np.pad(inside, radius_voxels)
+        closed = ndimage.binary_closing(padded, iterations=radius_voxels)
+        inside = closed[(slice(radius_voxels, -radius_voxels),) * 3]
+    inside = ndimage.binary_opening(inside)
+    return ndimage.binary_fill_holes(largest_component(inside))
+
+
+def signed_distance_grid(
+    vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray], inside: np.ndarray
+) -> np.ndarray:
+    """SDF on the grid (negative inside): sign from ``inside``, exact distance in a narrow band."""
+    points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     spacing = axes[0][1] - axes[0][0]
     boundary = inside ^ ndimage.binary_erosion(inside) | ~inside ^ ndimage.binary_erosion(~inside)
     band = ndimage.binary_dilation(boundary, iterations=BAND_VOXELS)
     sdf = np.where(inside, -1.0, 1.0) * (BAND_VOXELS + 1) * spacing
     squared, _, _ = igl.point_mesh_squared_distance(points[band.ravel()], vertices, faces)
-    sdf[band] = np.where(inside[band], -1.0, 1.0) * np.sqrt(squared)
+    # Keep grid values off zero: a vanishing value at a node makes marching cubes put several nearly
+    # coincident vertices there, and welding them pinches the surface.
+    sdf[band] = np.where(inside[band], -1.0, 1.0) * np.maximum(np.sqrt(squared), 1e-3 * spacing)
     return sdf
 
 
@@ -53,8 +86,8 @@ def marching_cubes_mesh(sdf: np.ndarray, axes: list[np.ndarray]) -> tuple[np.nda
     spacing = axes[0][1] - axes[0][0]
     vertices, faces, _, _ = marching_cubes(sdf, level=0.0, spacing=(spacing,) * 3)
     vertices += np.array([a[0] for a in axes])
-    # scikit-image orients faces towards increasing values (outside for an SDF) as (0, 2, 1).
-    return vertices, faces[:, ::-1].astype(np.int64)
+    # scikit-image's faces already wind counter-clockwise seen from the side of larger values (outside).
+    return vertices, faces.astype(np.int64)
 
 
 def crop_below(vertices: np.ndarray, faces: np.ndarray, plane_y: float) -> tuple[np.ndarray, np.ndarray]:
@@ -77,9 +110,15 @@ def remesh_head(
     if resolution < 16:
         raise ValueError(f"Grid resolution {resolution} is too coarse for a head; use 64 or more.")
     axes = grid_axes(vertices, resolution)
-    sdf = signed_distance_grid(vertices, faces, axes)
-    mc_vertices, mc_faces = marching_cubes_mesh(sdf, axes)
-    cropped = clean_mesh(*crop_below(mc_vertices, mc_faces, neck_plane_y))
-    if len(boundary_loops(cropped.faces)) != 1:
-        raise MeshError("The re-meshed head does not have exactly one (neck) boundary; raise the resolution.")
-    return cropped.vertices, cropped.faces
+    spacing = axes[0][1] - axes[0][0]
+    occupancy = occupancy_grid(vertices, faces, axes)
+    for radius_cm in CLOSING_RADII_CM:
+        inside = clean_occupancy(occupancy, int(np.ceil(radius_cm / spacing)))
+        sdf = signed_distance_grid(vertices, faces, axes, inside)
+        cropped = clean_mesh(*crop_below(*marching_cubes_mesh(sdf, axes), neck_plane_y))
+        if euler_characteristic(cropped.faces) == 1 and len(boundary_loops(cropped.faces)) == 1:
+            return cropped.vertices, cropped.faces
+    raise MeshError(
+        f"Re-meshing at resolution {resolution} did not give a disk (one neck boundary, no handles) even after "
+        f"closing slits up to {CLOSING_RADII_CM[-1]} cm; try another resolution."
+    )

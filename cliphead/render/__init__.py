@@ -7,6 +7,7 @@ The normal-map view is the ControlNet control hint of CLIP-Head §2.3; the pair 
 from cliphead.render.cameras import NAMED_VIEWS, Camera, head_cameras, look_at, named_camera, orbit_camera
 from cliphead.render.rasterize import Fragments, bake, interpolate, rasterize, rasterize_uv
 from cliphead.render.views import (
+    coloured,
     image_grid,
     normal_map,
     render,
@@ -23,6 +24,7 @@ __all__ = [
     "Camera",
     "Fragments",
     "bake",
+    "coloured",
     "head_cameras",
     "image_grid",
     "interpolate",

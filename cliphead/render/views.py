@@ -115,6 +115,24 @@ def shaded(
     return _compose(np.asarray(albedo) * _lambert(normals, light_direction, ambient), mask, background)
 
 
+def coloured(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    camera: Camera,
+    colours: np.ndarray,
+    shade: bool = True,
+    background=(1.0, 1.0, 1.0),
+) -> np.ndarray:
+    """Per-vertex colours (N, 3) in [0, 1] (e.g. a distortion heatmap), optionally Lambert-shaded."""
+    vertices, faces = _check_mesh(vertices, faces)
+    fragments = _fragments(vertices, faces, camera)
+    colour, mask = _interpolate(np.asarray(colours, dtype=np.float64), faces, fragments)
+    if shade:
+        normals, _ = _camera_normals(vertices, faces, camera, fragments)
+        colour = colour * _lambert(normals, None, 0.45)
+    return _compose(colour, mask, background)
+
+
 def _as_texture(texture) -> np.ndarray:
     texture = np.asarray(texture)
     if texture.dtype == np.uint8:

@@ -1,0 +1,109 @@
+"""The aligned UV parametrisation of CLIP-Head §2.2.
+
+1. cut the head to a disk along the back seam (:mod:`cliphead.uv.seam`);
+2. map the disk boundary onto the one fixed 2D curve, anchors at fixed points
+   (:mod:`cliphead.uv.layout`);
+3. solve for harmonic U and V in the interior (cotangent Laplacian, libigl);
+4. when the head's 68 landmarks are known (every head the project samples or generates carries
+   them), pull them onto the template's landmark positions with a smooth thin-plate-spline warp of
+   the UV plane that vanishes on the boundary.
+
+Because every head's boundary lands on the same curve with the same anchors, the facial features of
+different heads land near the same UV positions (steps 1-3, the paper's method); step 4 removes the
+remaining drift of the features, which §2.3's rectification otherwise has to repair in the texture.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import igl
+import numpy as np
+
+from scipy.interpolate import RBFInterpolator
+
+from cliphead.uv.layout import boundary_curve, place_boundary
+from cliphead.uv.seam import Disk, cut_to_disk
+
+#: Landmarks pulled onto the template: all but the inner lip contour (60-67), which parts as the mouth opens.
+ANCHORED_LANDMARKS = np.arange(60)
+#: Boundary points where the landmark warp is pinned to zero.
+WARP_BOUNDARY_SAMPLES = 96
+
+
+@dataclass
+class AlignedUV:
+    """A head cut along its seam with per-vertex texture coordinates in the shared layout."""
+
+    vertices: np.ndarray  # (N, 3) the disk mesh (seam vertices duplicated)
+    faces: np.ndarray  # (F, 3)
+    uv: np.ndarray  # (N, 2) in [0, 1]^2
+    boundary: np.ndarray  # (B,) boundary loop from the crown
+    curve: str
+    landmark_warp: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def harmonic_map(disk: Disk, boundary_uv: np.ndarray) -> np.ndarray:
+    """Harmonic U and V of the disk's interior given its boundary positions (libigl, cotangent weights)."""
+    return igl.harmonic(disk.vertices, disk.faces, disk.boundary, boundary_uv, 1)
+
+
+def landmark_warp(
+    uv: np.ndarray, boundary: np.ndarray, landmarks_uv: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
+    """Warp of the UV plane taking ``landmarks_uv`` to ``targets`` and fixing the boundary.
+
+    A thin-plate spline (the planar biharmonic interpolant) of the displacements, so the correction
+    is smooth and spreads out instead of creating local spikes as pinned harmonic constraints do.
+    """
+    pins = boundary[np.linspace(0, len(boundary), WARP_BOUNDARY_SAMPLES, endpoint=False).astype(int)]
+    centres = np.concatenate([landmarks_uv, uv[pins]])
+    displacement = np.concatenate([targets - landmarks_uv, np.zeros((len(pins), 2))])
+    warp = RBFInterpolator(centres, displacement, kernel="thin_plate_spline", smoothing=1e-8)
+    warped = uv + warp(uv)
+    warped[boundary] = uv[boundary]
+    return warped
+
+
+def aligned_uv(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    curve: str = "conformal",
+    landmarks: np.ndarray | None = None,
+    crown_angle: float = 90.0,
+) -> AlignedUV:
+    """Aligned UV map of an open head mesh (one neck boundary) in the ICT frame.
+
+    ``landmarks`` (68, 3): the head's Multi-PIE landmarks in the mesh's frame; when given, they are
+    pulled onto the layout's landmark positions. The mesh should have been checked with
+    :func:`cliphead.uv.checks.prepare_head_mesh`.
+    """
+    seconds = {}
+    start = time.perf_counter()
+    disk = cut_to_disk(vertices, faces, crown_angle)
+    seconds["cut"] = time.perf_counter() - start
+    start = time.perf_counter()
+    layout = boundary_curve(curve)
+    boundary_uv = place_boundary(disk, layout)
+    seconds["boundary"] = time.perf_counter() - start
+    start = time.perf_counter()
+    uv = harmonic_map(disk, boundary_uv)
+    seconds["harmonic"] = time.perf_counter() - start
+    if landmarks is not None:
+        start = time.perf_counter()
+        anchored = np.asarray(landmarks)[ANCHORED_LANDMARKS]
+        current = uv_at_points(disk.vertices, disk.faces, uv, anchored)
+        uv = landmark_warp(uv, disk.boundary, current, layout.landmarks_uv[ANCHORED_LANDMARKS])
+        seconds["landmark_warp"] = time.perf_counter() - start
+    return AlignedUV(disk.vertices, disk.faces, uv, disk.boundary, curve, landmarks is not None, seconds)
+
+
+def uv_at_points(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """UV of the surface points closest to ``points`` (e.g. 3D landmarks), by barycentric interpolation."""
+    _, face_index, closest = igl.point_mesh_squared_distance(points, vertices, faces)
+    corners = faces[face_index]
+    p = vertices[corners]
+    weights = igl.barycentric_coordinates(closest, p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy())
+    return np.einsum("ij,ijk->ik", weights, uv[corners])
