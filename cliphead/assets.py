@@ -164,7 +164,7 @@ def load_cached_npz(key: str, build) -> dict[str, np.ndarray]:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return {name: data[name] for name in data.files}
-        except (OSError, ValueError, zipfile.BadZipFile):
+        except Exception:  # any damage to the cache file (truncated, bad zip, bad header): rebuild it
             path.unlink(missing_ok=True)
     arrays = build()
     path.parent.mkdir(parents=True, exist_ok=True)

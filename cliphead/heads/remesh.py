@@ -8,6 +8,14 @@ scikit-image's marching cubes and cut by the plane ``y = NECK_PLANE_Y``, keeping
 The exact distance is only needed where the surface passes; far from it the winding number's sign
 times the band width is enough for marching cubes, so distances are computed in a narrow band of
 voxels around the sign changes.
+
+Slits and bridges thinner than a voxel (between the lips, in a nostril, the folds of an ear) make
+marching cubes produce tunnels and handles, and an NPHM head, like the UV module's input, is a
+sphere topologically. So the level set is taken slightly outside the surface (a fraction of a
+voxel, the smallest offset in :data:`OFFSETS_VOXELS` that gives a disk after the crop), which closes
+those slits while every distance stays exact and the surface smooth. The result lies that offset
+outside the source (0.04-0.16 cm at resolution 160); moving it back along the normals was tried and
+folded the closed slits, which flips UV triangles, so it is not done.
 """
 
 from __future__ import annotations
@@ -22,9 +30,9 @@ from cliphead.meshes import MeshError, boundary_loops, clean_mesh, euler_charact
 #: The neck crop plane (cm, ICT frame): 4-5 cm under the chin and above the ICT neck opening.
 NECK_PLANE_Y = -12.0
 #: How many voxels either side of the surface get an exact distance.
-BAND_VOXELS = 2
-#: Radii (cm) of the morphological closing of the occupancy grid, tried in turn until the head is a disk.
-CLOSING_RADII_CM = (0.3, 0.6, 1.0)
+BAND_VOXELS = 3
+#: Offsets of the extracted level set (voxels, outwards), tried in turn until the head is a disk.
+OFFSETS_VOXELS = (0.25, 0.5, 0.75, 1.0, 1.5)
 
 
 def grid_axes(vertices: np.ndarray, resolution: int, padding: float = 0.05) -> list[np.ndarray]:
@@ -43,26 +51,11 @@ def occupancy_grid(vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarra
 
 
 def largest_component(inside: np.ndarray) -> np.ndarray:
+    """The largest connected solid of an occupancy grid."""
     labels, count = ndimage.label(inside)
     if count <= 1:
         return inside
     return labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
-
-
-def clean_occupancy(inside: np.ndarray, radius_voxels: int) -> np.ndarray:
-    """Morphological closing and a one-voxel opening of the largest solid, with its cavities filled.
-
-    Slits (between the lips, in a nostril, in the folds of an ear) and bridges about as thin as a
-    voxel become tunnels or handles of the extracted surface; removing them keeps the head a sphere
-    topologically, as an NPHM head is.
-    """
-    inside = largest_component(inside)
-    if radius_voxels > 0:
-        padded = np.pad(inside, radius_voxels)
-        closed = ndimage.binary_closing(padded, iterations=radius_voxels)
-        inside = closed[(slice(radius_voxels, -radius_voxels),) * 3]
-    inside = ndimage.binary_opening(inside)
-    return ndimage.binary_fill_holes(largest_component(inside))
 
 
 def signed_distance_grid(
@@ -81,10 +74,10 @@ def signed_distance_grid(
     return sdf
 
 
-def marching_cubes_mesh(sdf: np.ndarray, axes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Zero level set of a grid SDF as a triangle mesh in world coordinates, faces oriented outwards."""
+def marching_cubes_mesh(sdf: np.ndarray, axes: list[np.ndarray], level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A level set of a grid SDF as a triangle mesh in world coordinates, faces oriented outwards."""
     spacing = axes[0][1] - axes[0][0]
-    vertices, faces, _, _ = marching_cubes(sdf, level=0.0, spacing=(spacing,) * 3)
+    vertices, faces, _, _ = marching_cubes(sdf, level=level, spacing=(spacing,) * 3)
     vertices += np.array([a[0] for a in axes])
     # scikit-image's faces already wind counter-clockwise seen from the side of larger values (outside).
     return vertices, faces.astype(np.int64)
@@ -111,14 +104,13 @@ def remesh_head(
         raise ValueError(f"Grid resolution {resolution} is too coarse for a head; use 64 or more.")
     axes = grid_axes(vertices, resolution)
     spacing = axes[0][1] - axes[0][0]
-    occupancy = occupancy_grid(vertices, faces, axes)
-    for radius_cm in CLOSING_RADII_CM:
-        inside = clean_occupancy(occupancy, int(np.ceil(radius_cm / spacing)))
-        sdf = signed_distance_grid(vertices, faces, axes, inside)
-        cropped = clean_mesh(*crop_below(*marching_cubes_mesh(sdf, axes), neck_plane_y))
+    inside = ndimage.binary_fill_holes(largest_component(occupancy_grid(vertices, faces, axes)))
+    sdf = signed_distance_grid(vertices, faces, axes, inside)
+    for offset in OFFSETS_VOXELS:
+        cropped = clean_mesh(*crop_below(*marching_cubes_mesh(sdf, axes, offset * spacing), neck_plane_y))
         if euler_characteristic(cropped.faces) == 1 and len(boundary_loops(cropped.faces)) == 1:
             return cropped.vertices, cropped.faces
     raise MeshError(
-        f"Re-meshing at resolution {resolution} did not give a disk (one neck boundary, no handles) even after "
-        f"closing slits up to {CLOSING_RADII_CM[-1]} cm; try another resolution."
+        f"Re-meshing at resolution {resolution} did not give a disk (one neck boundary, no handles) even with the "
+        f"level set {OFFSETS_VOXELS[-1]} voxels outside the surface; try another resolution."
     )

@@ -26,8 +26,10 @@ from scipy.interpolate import RBFInterpolator
 from cliphead.uv.layout import boundary_curve, place_boundary
 from cliphead.uv.seam import Disk, cut_to_disk
 
-#: Landmarks pulled onto the template: all but the inner lip contour (60-67), which parts as the mouth opens.
-ANCHORED_LANDMARKS = np.arange(60)
+#: Landmarks pulled onto the template: jaw, brows, nose, eye corners and the outer lip contour. The
+#: eyelids (37, 38, 40, 41, 43, 44, 46, 47) and the inner lips (60-67) meet when an eye closes or the
+#: mouth shuts, so no fixed target can hold for them; pulling them apart folds the map.
+ANCHORED_LANDMARKS = np.array([*range(36), 36, 39, 42, 45, *range(48, 60)])
 #: Boundary points where the landmark warp is pinned to zero.
 WARP_BOUNDARY_SAMPLES = 96
 

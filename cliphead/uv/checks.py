@@ -75,6 +75,7 @@ def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, fill_holes: bool 
     if (edge_face_counts(faces)[1] > 2).any():
         raise MeshError("The mesh has edges shared by more than two faces (non-manifold). Fix: repair it first.")
     check_frame(vertices)
+    faces = _fix_orientation(vertices, faces, notes)  # before tracing loops: they follow the faces' orientation
     loops = boundary_loops(faces)
     if not loops:
         raise MeshError(
@@ -104,5 +105,4 @@ def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, fill_holes: bool 
             "so it cannot be cut to a disk along the seam. Fix: re-extract it at another resolution or close thin "
             "tunnels (lips, nostrils, ears)."
         )
-    faces = _fix_orientation(vertices, faces, notes)
     return CleanMesh(vertices, faces, notes)

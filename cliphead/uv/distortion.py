@@ -49,7 +49,7 @@ def quasi_conformal_error(
     sigma1, sigma2, orientation = singular_values(vertices, faces, uv, uv_faces)
     with np.errstate(divide="ignore", invalid="ignore"):
         qce = sigma1 / sigma2
-    return np.where((orientation > 0) & (sigma2 > 0), qce, np.inf)
+    return np.where((orientation > 0) & (sigma2 > 1e-12 * sigma1), qce, np.inf)
 
 
 def area_scale_error(

@@ -1,0 +1,152 @@
+"""Provenance and atomic writing of results files (DESIGN.md: "every results file records the command,
+git commit, seed, parameters, backend names and wall time").
+
+A table goes to ``<name>.csv`` with a sidecar ``<name>.json`` holding its provenance; both are written
+to a temporary name in the target folder and moved into place, so an interrupted run never leaves a
+half-written file where a good one was.
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+#: Distributions whose versions every provenance record lists (when installed).
+RECORDED_PACKAGES = ("numpy", "torch", "scipy", "libigl", "scikit-image", "trimesh", "pandas", "matplotlib")
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit(folder: str | os.PathLike | None = None) -> str | None:
+    """``git rev-parse HEAD`` of the checkout holding ``folder`` (default: this package), else None."""
+    folder = Path(folder) if folder is not None else Path(__file__).resolve().parent
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and commit else None
+
+
+def provenance(
+    parameters: Mapping[str, Any],
+    backends: Mapping[str, str] | None = None,
+    seed: int | None = None,
+    *,
+    started: float,
+    command: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Where a result came from.
+
+    ``parameters``: the settings of the run (e.g. a notebook's parameters cell); ``backends``: the
+    name of each model or library that produced the numbers (e.g. ``{"harmonic map": "libigl"}``);
+    ``started``: a :func:`time.time` reading taken when the run began, for the wall time;
+    ``command``: the command that reproduces the run, when ``sys.argv`` does not say it (inside a
+    notebook kernel ``sys.argv`` is the kernel launcher; it is recorded as ``argv`` either way).
+    """
+    now = time.time()
+    if command is None:
+        command = list(sys.argv)
+    elif not isinstance(command, str):
+        command = [str(part) for part in command]
+    return {
+        "command": command,
+        "argv": list(sys.argv),
+        "git_commit": git_commit(),
+        "package_version": _package_version("cliphead"),
+        "python": platform.python_version(),
+        "versions": {name: _package_version(name) for name in RECORDED_PACKAGES},
+        "seed": seed,
+        "parameters": dict(parameters),
+        "backends": dict(backends or {}),
+        "timestamp_utc": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(now - started, 3),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays as Python numbers/lists, paths as strings and NaN/inf as None."""
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalars and arrays
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def file_mode() -> int:
+    """Permissions of a newly created file under the current umask (``mkstemp`` would leave 0600)."""
+    try:  # Linux: read the umask without changing it
+        with open("/proc/self/status", encoding="ascii") as status:
+            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Call ``write(temporary_path)`` then move the file to ``path`` (same folder, so the move is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.chmod(temporary, file_mode())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> Path:
+    """Write ``payload`` as indented JSON (NaN/inf as null), atomically."""
+    text = json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n"
+
+    def write(temporary: str) -> None:
+        Path(temporary).write_text(text, encoding="utf-8")
+
+    return _atomic_write(Path(path), write)
+
+
+def write_csv(path: str | os.PathLike, dataframe, provenance: Mapping[str, Any]) -> tuple[Path, Path]:
+    """Write a pandas DataFrame to ``path`` (CSV, no index) and its provenance beside it as ``<name>.json``.
+
+    Returns the two paths. Both files are written atomically.
+    """
+    path = Path(path)
+    csv_path = _atomic_write(path, lambda temporary: dataframe.to_csv(temporary, index=False))
+    sidecar = write_json(
+        path.with_suffix(".json"),
+        {
+            "file": path.name,
+            "rows": len(dataframe),
+            "columns": [str(column) for column in dataframe.columns],
+            "provenance": provenance,
+        },
+    )
+    return csv_path, sidecar

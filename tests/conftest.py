@@ -1,0 +1,40 @@
+"""Shared, session-scoped fixtures: the ICT model and a few marching-cubes heads, built once.
+
+The ICT model is loaded through the user cache (the parsed ``.npz`` makes loads fast); tests of
+the cache itself point ``CLIPHEAD_CACHE`` at their own folder with ``monkeypatch``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+#: (seed, expression) of the re-meshed heads the UV and head tests share.
+HEAD_CASES = ((0, "neutral"), (1, "laughing"), (2, "mouth open"))
+#: Marching-cubes resolution of the shared heads (about 2 s each on a laptop core).
+HEAD_RESOLUTION = 96
+
+
+@pytest.fixture(scope="session")
+def ict_model():
+    from cliphead.heads.ict import load_ict_model
+
+    return load_ict_model()
+
+
+@pytest.fixture(scope="session")
+def remeshed_heads(ict_model):
+    """Heads as NPHM-like meshes: random identity + labelled expression, marching cubes, neck cropped."""
+    from cliphead.uv.evaluation import remeshed_head
+
+    return [remeshed_head(ict_model, seed, expression, resolution=HEAD_RESOLUTION) for seed, expression in HEAD_CASES]
+
+
+@pytest.fixture(scope="session")
+def head_mesh_file(remeshed_heads, tmp_path_factory):
+    """The first re-meshed head written to an OBJ file."""
+    from cliphead.meshes import write_obj
+
+    path = tmp_path_factory.mktemp("heads") / "head.obj"
+    head = remeshed_heads[0]
+    write_obj(path, head.vertices, head.faces)
+    return path

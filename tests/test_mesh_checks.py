@@ -1,0 +1,278 @@
+"""Bad inputs to the UV pipeline: every one is repaired with a note or refused with a MeshError naming it.
+
+Each test starts from a good open head (a marching-cubes ICT head cropped at the neck) and breaks one thing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from cliphead.heads.surfaces import skin_head, watertight_skin
+from cliphead.meshes import (
+    MeshError,
+    boundary_loops,
+    cap_loops,
+    clean_mesh,
+    euler_characteristic,
+    face_areas,
+    load_mesh,
+    signed_volume,
+)
+from cliphead.uv.aligned import aligned_uv
+from cliphead.uv.checks import prepare_head_mesh
+
+
+@pytest.fixture(scope="module")
+def head(remeshed_heads):
+    """A good open head: (vertices, faces, landmarks)."""
+    good = remeshed_heads[0]
+    return good.vertices.copy(), good.faces.copy(), good.landmarks.copy()
+
+
+@pytest.fixture(scope="module")
+def prepared(head):
+    return prepare_head_mesh(head[0], head[1])
+
+
+def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    tri = vertices[faces]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    return normals / np.linalg.norm(normals, axis=1, keepdims=True)
+
+
+def outward(vertices: np.ndarray, faces: np.ndarray) -> bool:
+    capped = cap_loops(vertices, faces, boundary_loops(faces))
+    return signed_volume(*capped) > 0
+
+
+def test_good_head_passes_untouched(head, prepared):
+    vertices, faces, _ = head
+    assert prepared.notes == []
+    assert len(prepared.faces) == len(faces) and len(prepared.vertices) == len(vertices)
+    assert outward(prepared.vertices, prepared.faces)
+
+
+# --- unreadable files -------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nowhere" / "head.obj"
+    with pytest.raises(MeshError, match="not found") as raised:
+        load_mesh(path)
+    assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["garbage.obj", "garbage.ply", "garbage.stl"])
+def test_garbage_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(bytes(range(256)) * 40 + b"\x00\xff" * 100)
+    with pytest.raises(MeshError, match="Could not read|holds no triangles") as raised:
+        load_mesh(path)
+    assert str(path) in str(raised.value)
+
+
+def test_obj_without_faces(tmp_path):
+    path = tmp_path / "points.obj"
+    path.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\n")
+    with pytest.raises(MeshError, match="no triangles"):
+        load_mesh(path)
+
+
+def test_head_file_loads(head_mesh_file, head):
+    vertices, faces = load_mesh(head_mesh_file)
+    assert prepare_head_mesh(vertices, faces).notes == []
+    assert len(faces) == len(head[1])
+
+
+# --- refused coordinates and indices ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_vertex(head, value):
+    vertices, faces, _ = head
+    broken = vertices.copy()
+    broken[123, 1] = value
+    with pytest.raises(MeshError, match="NaN or infinite") as raised:
+        prepare_head_mesh(broken, faces)
+    assert "vertex 123" in str(raised.value)
+
+
+def test_face_index_out_of_range(head):
+    vertices, faces, _ = head
+    broken = np.concatenate([faces, [[0, 1, len(vertices)]]])
+    with pytest.raises(MeshError, match="outside the vertex array"):
+        prepare_head_mesh(vertices, broken)
+
+
+def test_quads_are_refused(head):
+    vertices, _, _ = head
+    with pytest.raises(MeshError, match="triangles"):
+        prepare_head_mesh(vertices, np.array([[0, 1, 2, 3]]))
+
+
+# --- repaired with a note ---------------------------------------------------------------------------------
+
+
+def test_extra_components_keep_the_largest(head, prepared):
+    vertices, faces, _ = head
+    sphere = trimesh.creation.icosphere(subdivisions=2, radius=1.0)
+    extra_vertices = np.asarray(sphere.vertices) + [40.0, 0.0, 0.0]
+    both_vertices = np.concatenate([vertices, extra_vertices])
+    both_faces = np.concatenate([faces, np.asarray(sphere.faces) + len(vertices)])
+    result = prepare_head_mesh(both_vertices, both_faces)
+    assert any("2 connected components" in note and "largest" in note for note in result.notes), result.notes
+    assert len(result.faces) == len(faces)
+    np.testing.assert_array_equal(result.vertices, prepared.vertices)
+    np.testing.assert_array_equal(result.faces, prepared.faces)
+
+
+def test_inward_orientation_is_flipped(head, prepared):
+    vertices, faces, _ = head
+    result = prepare_head_mesh(vertices, faces[:, ::-1])
+    assert any("flipped" in note for note in result.notes), result.notes
+    np.testing.assert_array_equal(result.vertices, prepared.vertices)
+    np.testing.assert_array_equal(result.faces, prepared.faces)
+    assert outward(result.vertices, result.faces)
+
+
+def test_inconsistent_orientation_is_made_consistent(head, prepared):
+    vertices, faces, _ = head
+    mixed = faces.copy()
+    right = vertices[faces].mean(axis=1)[:, 0] < 0
+    mixed[right] = mixed[right][:, ::-1]
+    result = prepare_head_mesh(vertices, mixed)
+    assert any("inconsistent" in note for note in result.notes), result.notes
+    np.testing.assert_array_equal(np.sort(result.faces, axis=1), np.sort(prepared.faces, axis=1))
+    agreement = np.einsum(
+        "ij,ij->i", face_normals(result.vertices, result.faces), face_normals(prepared.vertices, prepared.faces)
+    )
+    assert (agreement > 0.999).all()
+    assert outward(result.vertices, result.faces)
+
+
+def test_degenerate_faces_are_removed(head, prepared):
+    vertices, faces, _ = head
+    a, b, c = faces[10]
+    midpoint = len(vertices)
+    extended = np.concatenate([vertices, [(vertices[a] + vertices[b]) / 2]])
+    degenerate = np.array([[a, a, c], [a, b, midpoint], [b, c, b]])  # repeated corners, and collinear corners
+    assert (face_areas(extended, degenerate) < 1e-12).all()
+    result = prepare_head_mesh(extended, np.concatenate([faces, degenerate]))
+    assert any("removed 3 degenerate" in note for note in result.notes), result.notes
+    assert len(result.faces) == len(faces)
+    np.testing.assert_array_equal(result.vertices, prepared.vertices)  # the midpoint, now unused, is dropped
+
+
+def test_duplicated_faces_are_removed(head):
+    vertices, faces, _ = head
+    result = prepare_head_mesh(vertices, np.concatenate([faces, faces[:5], faces[7:8, [1, 2, 0]]]))
+    assert any("removed 6 duplicated" in note for note in result.notes), result.notes
+    assert len(result.faces) == len(faces)
+
+
+def test_coincident_vertices_are_welded(head):
+    vertices, faces, _ = head
+    duplicated = np.concatenate([vertices, vertices])
+    split = faces.copy()
+    split[::2] += len(vertices)  # every other face uses the copies: many components until welded
+    result = clean_mesh(duplicated, split)
+    assert result.notes == []
+    assert len(result.vertices) == len(vertices) and len(result.faces) == len(faces)
+
+
+# --- refused topology -----------------------------------------------------------------------------------
+
+
+def test_closed_mesh_is_refused(ict_model):
+    closed = watertight_skin(skin_head(ict_model))
+    with pytest.raises(MeshError, match="closed") as raised:
+        prepare_head_mesh(closed.vertices, closed.faces)
+    assert "neck" in str(raised.value)
+
+
+def cheek_hole(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, radius: float = 0.8) -> np.ndarray:
+    """The faces within ``radius`` cm of a point of the left cheek (between the jaw line and the nose)."""
+    target = (landmarks[2] + landmarks[31]) / 2
+    centre = vertices[np.argmin(np.linalg.norm(vertices - target, axis=1))]
+    return np.linalg.norm(vertices[faces].mean(axis=1) - centre, axis=1) < radius
+
+
+def test_extra_hole_is_refused(head):
+    vertices, faces, landmarks = head
+    hole = cheek_hole(vertices, faces, landmarks)
+    assert 3 <= hole.sum() < 200
+    holed = faces[~hole]
+    assert len(boundary_loops(holed)) == 2
+    with pytest.raises(MeshError, match=r"1 hole\(s\) besides the neck") as raised:
+        prepare_head_mesh(vertices, holed)
+    assert "--fill-holes" in str(raised.value)
+
+
+def test_extra_hole_is_filled_on_request(head):
+    vertices, faces, landmarks = head
+    holed = faces[~cheek_hole(vertices, faces, landmarks)]
+    result = prepare_head_mesh(vertices, holed, fill_holes=True)
+    assert any("filled 1 hole(s)" in note for note in result.notes), result.notes
+    assert len(boundary_loops(result.faces)) == 1
+    assert euler_characteristic(result.faces) == 1
+    assert outward(result.vertices, result.faces)
+    # The filled head still parametrises.
+    aligned = aligned_uv(result.vertices, result.faces, landmarks=landmarks)
+    assert np.isfinite(aligned.uv).all()
+
+
+def test_non_manifold_edge_is_refused(head):
+    vertices, faces, _ = head
+    a, b, c = faces[100]
+    fin = vertices[a] + 2.0 * np.cross(vertices[b] - vertices[a], vertices[c] - vertices[a])
+    with pytest.raises(MeshError, match="non-manifold"):
+        prepare_head_mesh(np.concatenate([vertices, [fin]]), np.concatenate([faces, [[a, b, len(vertices)]]]))
+
+
+def test_handle_is_refused():
+    torus = trimesh.creation.torus(major_radius=8.0, minor_radius=3.0)  # ring in the xy plane, head-sized
+    vertices, faces = np.asarray(torus.vertices), np.asarray(torus.faces)
+    # Open a "neck" at the bottom of the ring.
+    keep = np.linalg.norm(vertices[faces].mean(axis=1) - [0.0, -11.0, 0.0], axis=1) > 2.0
+    faces = faces[keep]
+    assert len(boundary_loops(faces)) == 1 and euler_characteristic(faces) == -1
+    with pytest.raises(MeshError, match=r"1 handle\(s\)") as raised:
+        prepare_head_mesh(vertices, faces)
+    assert "Euler characteristic -1" in str(raised.value)
+
+
+# --- refused placement ------------------------------------------------------------------------------------
+
+
+def test_metres_are_refused(head):
+    vertices, faces, _ = head
+    with pytest.raises(MeshError, match="metres: scale by 100"):
+        prepare_head_mesh(vertices * 0.01, faces)
+
+
+def test_millimetres_are_refused(head):
+    vertices, faces, _ = head
+    with pytest.raises(MeshError, match="far from a head in centimetres") as raised:
+        prepare_head_mesh(vertices * 10.0, faces)
+    assert "metres" not in str(raised.value).replace("centimetres", "")
+
+
+def test_off_centre_is_refused(head):
+    vertices, faces, _ = head
+    with pytest.raises(MeshError, match="centred at") as raised:
+        prepare_head_mesh(vertices + [50.0, 0.0, 0.0], faces)
+    assert "x = 0" in str(raised.value)
+
+
+def test_upside_down_is_refused(head):
+    vertices, faces, _ = head
+    mirrored = vertices * [1.0, -1.0, 1.0]  # y negated; reversing the faces keeps them outward
+    flipped_faces = faces[:, ::-1]
+    assert outward(mirrored, flipped_faces)
+    with pytest.raises(MeshError, match="not upright"):
+        prepare_head_mesh(mirrored, flipped_faces)
+    # A proper rotation (180 degrees about z) is refused alike.
+    with pytest.raises(MeshError, match="not upright"):
+        prepare_head_mesh(vertices * [-1.0, -1.0, 1.0], faces)
