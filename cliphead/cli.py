@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--strength", type=float, default=1.0, help="scales the expression's weights (default 1)")
     sample.add_argument("--remesh", type=int, metavar="RES", default=0,
                         help="re-mesh by marching cubes on a RES grid and crop at the neck plane, like an NPHM "
-                             "mesh (160 gives ~40k vertices, 186 ~50k); default: the ICT skin itself")
+                             "mesh (160 gives ~40k vertices, 176 ~50k); default: the ICT skin itself")
     sample.add_argument("--out", required=True, help="output mesh path (.obj)")
     sample.add_argument("--force", action="store_true", help="replace existing files")
     sample.set_defaults(run=cmd_head_sample)
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="benchmarks (timings with ratios against a same-run baseline)")
     bench_commands = bench.add_subparsers(dest="action", required=True, metavar="ACTION")
     bench_uv = bench_commands.add_parser("uv", help="time `uv align` step by step on a ~50k-vertex head")
-    bench_uv.add_argument("--resolution", type=int, default=186, help="marching-cubes grid (186 gives ~50k vertices)")
+    bench_uv.add_argument("--resolution", type=int, default=176, help="marching-cubes grid (176 gives ~50k vertices)")
     bench_uv.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
     bench_uv.add_argument("--seed", type=int, default=0)
     bench_uv.set_defaults(run=cmd_bench_uv)

@@ -101,7 +101,8 @@ def write_obj(
 
 def read_obj_uv(path: Path) -> np.ndarray | None:
     """Per-vertex texture coordinates of an OBJ written by :func:`write_obj` (``vt`` lines), if any."""
-    uv = [[float(x) for x in line.split()[1:3]] for line in open(path) if line.startswith("vt ")]
+    with open(path) as handle:
+        uv = [[float(x) for x in line.split()[1:3]] for line in handle if line.startswith("vt ")]
     return np.asarray(uv) if uv else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import igl
 import numpy as np
 import pytest
+from conftest import HEAD_CASES
 
 from cliphead import assets
 from cliphead.heads.expressions import EXPRESSION_LABELS, EXPRESSIONS, expression_weights, normalise_label
@@ -12,8 +13,6 @@ from cliphead.heads.ict import N_IDENTITY_MODES, PARTS, SKIN_LAST_VERTEX, _parse
 from cliphead.heads.remesh import NECK_PLANE_Y, remesh_head
 from cliphead.heads.surfaces import N_SKIN_OPENINGS, sample_identity, skin_head, watertight_skin
 from cliphead.meshes import MeshError, boundary_loops, euler_characteristic, signed_volume
-
-from conftest import HEAD_CASES
 
 CHIN = 8
 BROWS = np.arange(17, 27)

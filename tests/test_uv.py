@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import HEAD_CASES
 
 from cliphead.meshes import boundary_loops, euler_characteristic, load_mesh, read_obj_uv, write_obj
 from cliphead.uv.aligned import ANCHORED_LANDMARKS, aligned_uv, landmark_warp, uv_at_points
@@ -13,8 +14,6 @@ from cliphead.uv.distortion import area_scale_error, distortion_summary, quasi_c
 from cliphead.uv.evaluation import alignment_spread, evaluate_head, original_uv_summary
 from cliphead.uv.layout import CURVES, boundary_curve
 from cliphead.uv.seam import cut_to_disk
-
-from conftest import HEAD_CASES
 
 NOSE_TIP = 30
 

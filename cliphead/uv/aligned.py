@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 import igl
 import numpy as np
-
 from scipy.interpolate import RBFInterpolator
 
 from cliphead.uv.layout import boundary_curve, place_boundary

@@ -35,7 +35,7 @@ def _median_seconds(function, repeats: int) -> float:
     return statistics.median(times)
 
 
-def benchmark_uv(resolution: int = 186, repeats: int = 5, seed: int = 0) -> dict:
+def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> dict:
     """Step timings of the aligned map on one re-meshed head, with the same-run baseline."""
     head = remeshed_head(load_ict_model(), seed, "neutral", resolution)
     with tempfile.TemporaryDirectory() as tmp:

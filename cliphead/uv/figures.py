@@ -165,7 +165,9 @@ def _draw_landmarks(ax, landmarks_uv: np.ndarray, spread: np.ndarray, linewidth:
             landmarks_uv[:, members, 0].ravel(), landmarks_uv[:, members, 1].ravel(), s=1.5, color=colour, alpha=0.5,
             linewidths=0,
         )
-        ax.scatter(mean[members, 0], mean[members, 1], s=6, color=colour, edgecolors="black", linewidths=0.3, label=group)
+        ax.scatter(
+            mean[members, 0], mean[members, 1], s=6, color=colour, edgecolors="black", linewidths=0.3, label=group
+        )
         for k in members:
             ax.add_patch(Circle(mean[k], spread[k], fill=False, edgecolor=colour, linewidth=linewidth))
 
@@ -209,7 +211,9 @@ def layout_overlay_figure(
                 ax.set_xlim(centre[0] - half, centre[0] + half)
                 ax.set_ylim(centre[1] - half, centre[1] + half)
                 reference = (centre[0] - half + 0.02, centre[1] - half + 0.02)
-                ax.add_patch(Circle(reference, spread_bar, fill=False, edgecolor="black", linestyle="--", linewidth=0.8))
+                ax.add_patch(
+                    Circle(reference, spread_bar, fill=False, edgecolor="black", linestyle="--", linewidth=0.8)
+                )
                 ax.annotate(
                     f"radius {spread_bar:g} (bar)", (reference[0] + spread_bar + 0.004, reference[1]), fontsize=8,
                     va="center",
