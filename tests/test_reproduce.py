@@ -1,0 +1,49 @@
+"""`cliphead reproduce --only 03 --quick`: notebook 03 runs headless through papermill and writes its tables."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+from PIL import Image
+
+from cliphead.reproduce import changed_numbers, notebook_paths
+
+
+def test_notebooks_are_committed_clean():
+    import nbformat
+
+    for path in notebook_paths():
+        notebook = nbformat.read(path, as_version=4)
+        assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), path
+        assert any("parameters" in cell.metadata.get("tags", []) for cell in notebook.cells), path
+
+
+def test_reproduce_03_quick(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "03", "--quick",
+               "--results-dir", str(results), "--figures-dir", str(figures)]
+    run = subprocess.run(command, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["notebooks"] == ["03_uv_alignment.ipynb"] and report["quick"] is True
+    assert "uv_metrics.csv" in report["changed"]  # a new file in an empty results folder
+
+    metrics = pd.read_csv(results / "uv_metrics.csv").set_index("method")
+    assert {"aligned-conformal+landmarks", "aligned-conformal", "aligned-circle", "ict-original"} <= set(metrics.index)
+    aligned = metrics.loc["aligned-conformal+landmarks"]
+    assert 1.0 <= aligned.qce_median < 2.0  # the paper's aligned map: 4.311
+    assert aligned.spread_max < 0.01 < metrics.loc["aligned-circle"].spread_max
+    provenance = json.loads((results / "uv_metrics.json").read_text())
+    assert provenance["provenance"]["parameters"]["quick"] is True and provenance["provenance"]["git_commit"]
+    assert pd.read_csv(results / "uv_alignment_spread.csv").shape[0] >= 68
+    for name in ("uv_qce_heatmap.png", "uv_layout_overlay.png", "uv_qce_per_head.png"):
+        assert min(Image.open(figures / name).size) > 200, name
+
+
+def test_changed_numbers_lists_cells():
+    before = {"t.csv": pd.DataFrame({"a": [1.0, 2.0]})}
+    after = {"t.csv": pd.DataFrame({"a": [1.0, 2.5]}), "u.csv": pd.DataFrame({"b": [0]})}
+    assert changed_numbers(before, after) == {"t.csv": ["row 1 a: 2 -> 2.5"], "u.csv": ["new file"]}
