@@ -3,10 +3,12 @@
 1. cut the head to a disk along the back seam (:mod:`cliphead.uv.seam`);
 2. map the disk boundary onto the one fixed 2D curve, anchors at fixed points
    (:mod:`cliphead.uv.layout`);
-3. solve for harmonic U and V in the interior (cotangent Laplacian, libigl);
+3. solve for harmonic U and V in the interior (cotangent Laplacian, libigl); cotangent weights turn
+   negative on the obtuse triangles marching cubes makes, which can fold a few faces, so folds are
+   re-solved locally with positive weights (:func:`unfold`);
 4. when the head's 68 landmarks are known (every head the project samples or generates carries
    them), pull them onto the template's landmark positions with a smooth thin-plate-spline warp of
-   the UV plane that vanishes on the boundary.
+   the UV plane that vanishes on the boundary, and unfold whatever the warp folded.
 
 Because every head's boundary lands on the same curve with the same anchors, the facial features of
 different heads land near the same UV positions (steps 1-3, the paper's method); step 4 removes the
@@ -31,6 +33,8 @@ from cliphead.uv.seam import Disk, cut_to_disk
 ANCHORED_LANDMARKS = np.array([*range(36), 36, 39, 42, 45, *range(48, 60)])
 #: Boundary points where the landmark warp is pinned to zero.
 WARP_BOUNDARY_SAMPLES = 96
+#: Rings of neighbours around folded faces re-solved by :func:`unfold`, tried in turn.
+UNFOLD_RINGS = (2, 4, 8, 16)
 
 
 @dataclass
@@ -68,6 +72,55 @@ def landmark_warp(
     return warped
 
 
+def signed_uv_areas(faces: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Twice the signed UV area of every face (negative: the face is folded over)."""
+    t = uv[faces]
+    d1, d2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
+    return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+
+
+def unfold(faces: np.ndarray, uv: np.ndarray, pinned: np.ndarray) -> np.ndarray:
+    """Remove folds a warp put into a map: re-solve a Tutte (uniform-weight) map around them.
+
+    The vertices of folded faces and a few rings of neighbours are freed and placed at the average of
+    their neighbours, everything else (and always the ``pinned`` vertices: the boundary, the corners of
+    the anchored landmarks' faces) held where it is. With positive weights a free patch whose
+    surroundings are not themselves folded comes out unfolded (Tutte's theorem, for a convex hole);
+    the ring count grows until no face is left folded or the attempts run out.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    folded = signed_uv_areas(faces, uv) <= 0
+    if not folded.any():
+        return uv
+    n = len(uv)
+    rows, cols = faces[:, [0, 1, 2, 1, 2, 0]].ravel(), faces[:, [1, 2, 0, 0, 1, 2]].ravel()
+    adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    adjacency.data[:] = 1.0
+    fixed = np.zeros(n, dtype=bool)
+    fixed[pinned] = True
+    best = uv
+    for rings in UNFOLD_RINGS:
+        free = np.zeros(n, dtype=bool)
+        free[np.unique(faces[folded])] = True
+        for _ in range(rings):
+            free |= (adjacency @ free.astype(float)) > 0
+        free &= ~fixed
+        index = np.nonzero(free)[0]
+        laplacian = sp.diags(np.asarray(adjacency.sum(axis=1)).ravel()) - adjacency
+        system = laplacian[index][:, index].tocsc()
+        rhs = -laplacian[index][:, ~free] @ uv[~free]
+        candidate = uv.copy()
+        candidate[index] = spsolve(system, rhs)
+        remaining = signed_uv_areas(faces, candidate) <= 0
+        if remaining.sum() < (signed_uv_areas(faces, best) <= 0).sum():
+            best = candidate
+        if not remaining.any():
+            break
+    return best
+
+
 def aligned_uv(
     vertices: np.ndarray,
     faces: np.ndarray,
@@ -90,13 +143,15 @@ def aligned_uv(
     boundary_uv = place_boundary(disk, layout)
     seconds["boundary"] = time.perf_counter() - start
     start = time.perf_counter()
-    uv = harmonic_map(disk, boundary_uv)
+    uv = unfold(disk.faces, harmonic_map(disk, boundary_uv), disk.boundary)
     seconds["harmonic"] = time.perf_counter() - start
     if landmarks is not None:
         start = time.perf_counter()
         anchored = np.asarray(landmarks)[ANCHORED_LANDMARKS]
         current = uv_at_points(disk.vertices, disk.faces, uv, anchored)
-        uv = landmark_warp(uv, disk.boundary, current, layout.landmarks_uv[ANCHORED_LANDMARKS])
+        warped = landmark_warp(uv, disk.boundary, current, layout.landmarks_uv[ANCHORED_LANDMARKS])
+        landmark_faces = igl.point_mesh_squared_distance(anchored, disk.vertices, disk.faces)[1]
+        uv = unfold(disk.faces, warped, np.concatenate([disk.boundary, disk.faces[landmark_faces].ravel()]))
         seconds["landmark_warp"] = time.perf_counter() - start
     return AlignedUV(disk.vertices, disk.faces, uv, disk.boundary, curve, landmarks is not None, seconds)
 
