@@ -7,16 +7,14 @@ under the project's control (DESIGN.md: nothing the user had is overwritten by a
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+
+from cliphead.files import atomic_path
 
 
 class MeshError(ValueError):
@@ -30,21 +28,6 @@ class CleanMesh:
     vertices: np.ndarray
     faces: np.ndarray
     notes: list[str] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:

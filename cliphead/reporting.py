@@ -15,12 +15,13 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from cliphead.files import atomic_path
 
 #: Distributions whose versions every provenance record lists (when installed).
 RECORDED_PACKAGES = ("numpy", "torch", "scipy", "libigl", "scikit-image", "trimesh", "pandas", "matplotlib")
@@ -97,29 +98,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def file_mode() -> int:
-    """Permissions of a newly created file under the current umask (``mkstemp`` would leave 0600)."""
-    try:  # Linux: read the umask without changing it
-        with open("/proc/self/status", encoding="ascii") as status:
-            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _atomic_write(path: Path, write) -> Path:
-    """Call ``write(temporary_path)`` then move the file to ``path`` (same folder, so the move is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.chmod(temporary, file_mode())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    """Call ``write(temporary_path)`` and move the file into place (see :func:`cliphead.files.atomic_path`)."""
+    with atomic_path(path) as temporary:
+        write(str(temporary))
     return path
 
 

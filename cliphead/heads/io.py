@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cliphead.files import atomic_path
 from cliphead.heads.surfaces import Head
-from cliphead.meshes import MeshError, atomic_path, write_obj
+from cliphead.meshes import MeshError, write_obj
 
 LANDMARK_FORMAT = "multi-pie-68"
 

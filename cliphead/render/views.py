@@ -8,7 +8,6 @@ x → R, y → G, z towards the viewer → B, so a surface facing the camera is 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from cliphead.files import atomic_path
 from cliphead.render.cameras import Camera
 from cliphead.render.rasterize import Fragments, check_faces, interpolate, rasterize
 
@@ -220,15 +220,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     """Write an (H, W, 3) or (H, W) image as PNG; written to a temporary name, then moved into place."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         Image.fromarray(to_uint8(image)).save(temporary, format="PNG")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return path
 
 

@@ -13,7 +13,6 @@ PNG is written to a temporary name and moved into place.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from cliphead.files import atomic_path
 from cliphead.render import coloured, head_cameras
-from cliphead.reporting import file_mode
 from cliphead.uv.bake import uv_normal_map
 
 #: QCE range of the heatmap colour scale (1 = conformal; everything from 3 up gets the top colour).
@@ -47,17 +46,9 @@ LANDMARK_GROUPS = {
 def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Save a matplotlib figure as PNG: to a temporary name in the target folder, then moved into place."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
-        os.chmod(temporary, file_mode())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return path
 
 
