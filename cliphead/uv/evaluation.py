@@ -84,3 +84,133 @@ def alignment_spread(landmarks_uv: np.ndarray) -> np.ndarray:
     """Per landmark, the RMS distance over heads of its UV position from the mean position. (H, 68, 2) → (68,)."""
     deviation = landmarks_uv - landmarks_uv.mean(axis=0, keepdims=True)
     return np.sqrt((deviation**2).sum(axis=-1).mean(axis=0))
+
+
+#: The aligned-map variants compared in notebook 03: method → (boundary curve, landmark warp).
+VARIANTS = {
+    "aligned-conformal+landmarks": ("conformal", True),
+    "aligned-conformal": ("conformal", False),
+    "aligned-circle": ("circle", False),
+}
+ORIGINAL = "ict-original"
+METHODS = (*VARIANTS, ORIGINAL)
+#: Supplementary §4's medians: (QCE, ASE) of the aligned map and of the scans' original UV maps.
+PAPER_MEDIANS = {"aligned": (4.311, -1.22), "original": (5.143, -0.068)}
+
+
+@dataclass
+class UVStudy:
+    """Everything notebook 03 measures over a plan of heads, accumulated head by head."""
+
+    per_head: list[dict]
+    faces_qce: dict[str, list[np.ndarray]]  # per method, per head: per-face QCE (for pooled medians)
+    faces_ase: dict[str, list[np.ndarray]]
+    landmarks_uv: dict[str, list[np.ndarray]]  # per aligned method, per head: (68, 2)
+    heatmap: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]  # (method, vertices, faces, per-face QCE)
+    heatmap_head: int | None
+    skipped: list[dict]
+
+
+def run_uv_study(
+    model: ICTFaceModel,
+    plan: list[tuple[int, int, str]],
+    resolution: int,
+    heatmap_head: int = 0,
+    on_aligned=None,
+    progress: bool = True,
+) -> UVStudy:
+    """Re-mesh every ``(head, identity seed, expression)`` of ``plan``, map it every way, measure it.
+
+    ``on_aligned(method, aligned)`` is called with every aligned map (e.g. to accumulate the averaged
+    UV normal maps). A head that does not re-mesh to a disk is skipped for every method and listed.
+    """
+    from tqdm import tqdm
+
+    from cliphead.meshes import MeshError
+    from cliphead.uv.distortion import area_scale_error, quasi_conformal_error
+
+    study = UVStudy([], {m: [] for m in METHODS}, {m: [] for m in METHODS}, {m: [] for m in VARIANTS}, [], None, [])
+    for head_index, identity_seed, expression in tqdm(plan, desc="heads", disable=not progress):
+        start = time.perf_counter()
+        try:
+            head = remeshed_head(model, identity_seed, expression, resolution)
+            remesh_seconds = time.perf_counter() - start
+            maps = {method: evaluate_aligned(head, curve, warp) for method, (curve, warp) in VARIANTS.items()}
+        except MeshError as error:
+            study.skipped.append(dict(head=head_index, identity_seed=identity_seed, expression=expression,
+                                      reason=str(error)))
+            continue
+        show = study.heatmap_head is None and head_index >= heatmap_head
+        study.heatmap_head = head_index if show else study.heatmap_head
+        common = dict(head=head_index, identity_seed=identity_seed, expression=expression)
+        for method, (aligned, summary) in maps.items():
+            qce = quasi_conformal_error(aligned.vertices, aligned.faces, aligned.uv)
+            study.faces_qce[method].append(qce.astype(np.float32))
+            study.faces_ase[method].append(area_scale_error(aligned.vertices, aligned.faces, aligned.uv).astype(np.float32))
+            study.landmarks_uv[method].append(uv_at_points(aligned.vertices, aligned.faces, aligned.uv, head.landmarks))
+            if on_aligned is not None:
+                on_aligned(method, aligned)
+            if show and method in ("aligned-conformal+landmarks", "aligned-circle"):
+                study.heatmap.append((method, aligned.vertices, aligned.faces, qce))
+            study.per_head.append(dict(common, method=method, n_vertices=len(aligned.vertices),
+                                       n_faces=len(aligned.faces), **summary, remesh_seconds=remesh_seconds))
+        # ICT-FaceKit's own UV map on its own skin mesh (per-corner texture coordinates, seams included).
+        start = time.perf_counter()
+        summary = original_uv_summary(model, identity_seed, expression)
+        seconds = time.perf_counter() - start
+        skin = skin_head(model, sample_identity(identity_seed), expression)
+        uv_faces = model.triangle_uv_indices[np.all(model.triangles <= SKIN_LAST_VERTEX, axis=1)]
+        qce = quasi_conformal_error(skin.vertices, skin.faces, model.uv, uv_faces)
+        study.faces_qce[ORIGINAL].append(qce.astype(np.float32))
+        study.faces_ase[ORIGINAL].append(area_scale_error(skin.vertices, skin.faces, model.uv, uv_faces).astype(np.float32))
+        if show:
+            study.heatmap.append((ORIGINAL, skin.vertices, skin.faces, qce))
+        study.per_head.append(dict(common, method=ORIGINAL, n_vertices=len(skin.vertices), n_faces=len(skin.faces),
+                                   **summary, seconds=seconds, remesh_seconds=np.nan))
+    return study
+
+
+def _pooled_median(arrays: list[np.ndarray]) -> float:
+    values = np.concatenate(arrays)
+    return float(np.median(values[np.isfinite(values)]))
+
+
+def summarise_uv_study(study: UVStudy):
+    """The tables of notebook 03: per-method medians next to the paper's, and the per-landmark spread."""
+    import pandas as pd
+
+    from cliphead.uv.aligned import ANCHORED_LANDMARKS
+
+    per_head = pd.DataFrame(study.per_head)
+    spreads = {method: alignment_spread(np.stack(study.landmarks_uv[method])) for method in VARIANTS}
+    anchored = np.isin(np.arange(68), ANCHORED_LANDMARKS)
+    rows = []
+    for method in METHODS:
+        heads = per_head[per_head["method"] == method]
+        paper = PAPER_MEDIANS["original" if method == ORIGINAL else "aligned"]
+        spread = spreads.get(method)
+        rows.append({
+            "method": method,
+            "qce_median": heads["qce_median"].median(),
+            "qce_median_pooled": _pooled_median(study.faces_qce[method]),
+            "ase_median": heads["ase_median"].median(),
+            "ase_median_pooled": _pooled_median(study.faces_ase[method]),
+            "flipped_faces_total": int(heads["flipped_faces"].sum()),
+            "flipped_faces_fraction": heads["flipped_faces"].sum() / heads["n_faces"].sum(),
+            "n_heads": len(heads),
+            "n_skipped": len(study.skipped),
+            "n_faces_mean": heads["n_faces"].mean(),
+            "seconds_mean": heads["seconds"].mean(),
+            "paper_qce_median": paper[0],
+            "paper_ase_median": paper[1],
+            "spread_mean": np.nan if spread is None else float(spread.mean()),
+            "spread_max": np.nan if spread is None else float(spread.max()),
+            "spread_max_anchored": np.nan if spread is None else float(spread[anchored].max()),
+            "spread_max_free": np.nan if spread is None else float(spread[~anchored].max()),
+        })
+    spread_table = pd.DataFrame({
+        "landmark": np.arange(68),
+        "anchored_by_warp": anchored,
+        **{f"rms_{method}": spreads[method] for method in VARIANTS},
+    })
+    return per_head, pd.DataFrame(rows), spread_table
