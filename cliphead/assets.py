@@ -148,15 +148,6 @@ def files_digest(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    """sha256 of one file (weights manifests record it)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_cached_npz(key: str, build) -> dict[str, np.ndarray]:
     """Load ``cache_dir()/npz/{key}.npz``, or call ``build()`` to make the arrays and cache them."""
     path = cache_dir() / "npz" / f"{key}.npz"

@@ -140,6 +140,13 @@ def cmd_uv_align(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_uv_layout(args: argparse.Namespace) -> None:
+    from cliphead.uv.layout import LAYOUT_FILE, write_layout
+
+    path = write_layout(Path(args.out) if args.out else LAYOUT_FILE)
+    emit(f"wrote {path}", {"layout": str(path)})
+
+
 def cmd_bench_uv(args: argparse.Namespace) -> None:
     from cliphead.uv.benchmark import benchmark_uv, format_benchmark
 
@@ -221,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     align.add_argument("--crop-neck", type=float, metavar="Y", help="crop a closed mesh at y = Y first")
     align.add_argument("--force", action="store_true", help="write into a non-empty folder")
     align.set_defaults(run=cmd_uv_align)
+    layout = uv_commands.add_parser(
+        "layout", help="regenerate the shipped fixed layout (boundary curves + landmark targets) from the template head"
+    )
+    layout.add_argument("--out", help="where to write it (default: the package's cliphead/uv/layout.json)")
+    layout.set_defaults(run=cmd_uv_layout)
 
     bench = commands.add_parser("bench", help="benchmarks (timings with ratios against a same-run baseline)")
     bench_commands = bench.add_subparsers(dest="action", required=True, metavar="ACTION")

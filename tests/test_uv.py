@@ -268,3 +268,18 @@ def test_obj_without_uv(head_mesh_file, remeshed_heads):
     vertices, faces = load_mesh(head_mesh_file)
     np.testing.assert_allclose(vertices, remeshed_heads[0].vertices, atol=1e-5, rtol=0)
     np.testing.assert_array_equal(faces, remeshed_heads[0].faces)
+
+
+def test_shipped_layout_is_what_the_command_makes(tmp_path):
+    import json
+
+    from cliphead.uv.layout import LAYOUT_FILE, write_layout
+
+    shipped = json.loads(LAYOUT_FILE.read_text())
+    made = json.loads(write_layout(tmp_path / "layout.json").read_text())
+    assert made["provenance"] == shipped["provenance"]
+    for name, curve in shipped["curves"].items():
+        regenerated = made["curves"][name]
+        np.testing.assert_allclose(regenerated["landmarks_uv"], curve["landmarks_uv"], atol=1e-5)
+        assert [len(s) for s in regenerated["segments"]] == [len(s) for s in curve["segments"]]
+        np.testing.assert_allclose(np.concatenate(regenerated["segments"]), np.concatenate(curve["segments"]), atol=1e-5)

@@ -12,7 +12,7 @@ boundary between anchors spread by arc length. Two curves are provided:
 
 Each curve also carries the UV positions of the template's 68 landmarks under its map: the targets
 that :func:`cliphead.uv.aligned.aligned_uv` pulls a head's landmarks to when it knows them. Both ship
-in ``cliphead/uv/layout.json``, regenerated (deterministically) by ``python -m cliphead.uv.layout``.
+in ``cliphead/uv/layout.json``, regenerated (deterministically) by ``cliphead uv layout``.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def build_layout(resolution: int = 160) -> dict:
         "anchors": list(ANCHORS),
         "curves": curves,
         "provenance": {
-            "command": "python -m cliphead.uv.layout",
+            "command": "cliphead uv layout",
             "template": "ICT-FaceKit generic_neutral_mesh: watertight skin, marching cubes, cropped at the neck plane",
             "resolution": resolution,
             "conformal": "igl.lscm of the seam-cut template, crown pinned at (0, 1), front of the neck at (0, 0)",
@@ -141,12 +141,11 @@ def build_layout(resolution: int = 160) -> dict:
     }
 
 
-def main() -> None:
-    """Regenerate ``layout.json`` from the template head."""
-    LAYOUT_FILE.write_text(json.dumps(build_layout()) + "\n")
+def write_layout(path: Path = LAYOUT_FILE) -> Path:
+    """Regenerate the layout file from the template head."""
+    from cliphead.files import atomic_path
+
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(build_layout()) + "\n")
     boundary_curve.cache_clear()
-    print(f"wrote {LAYOUT_FILE}")
-
-
-if __name__ == "__main__":
-    main()
+    return path
