@@ -92,12 +92,11 @@ def cmd_render(args: argparse.Namespace) -> None:
     import numpy as np
     from PIL import Image
 
+    from cliphead.files import output_folder
     from cliphead.meshes import load_mesh, read_obj_uv
     from cliphead.render import head_cameras, image_grid, render, save_image
 
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force.")
+    out = output_folder(args.out, args.force)
     vertices, faces = load_mesh(args.mesh)
     uv = texture = None
     if args.kind == "textured":

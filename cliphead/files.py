@@ -34,3 +34,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def output_folder(out: str | os.PathLike, force: bool) -> Path:
+    """``out`` as a Path, refusing an existing non-empty folder unless ``force`` (nothing is overwritten by accident)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force to replace it.")
+    return out

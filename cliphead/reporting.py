@@ -61,7 +61,7 @@ def provenance(
     name of each model or library that produced the numbers (e.g. ``{"harmonic map": "libigl"}``);
     ``started``: a :func:`time.time` reading taken when the run began, for the wall time;
     ``command``: the command that reproduces the run, when ``sys.argv`` does not say it (inside a
-    notebook kernel ``sys.argv`` is the kernel launcher; it is recorded as ``argv`` either way).
+    notebook kernel ``sys.argv`` is only the kernel launcher).
     """
     now = time.time()
     if command is None:
@@ -70,7 +70,6 @@ def provenance(
         command = [str(part) for part in command]
     return {
         "command": command,
-        "argv": list(sys.argv),
         "git_commit": git_commit(),
         "package_version": _package_version("cliphead"),
         "python": platform.python_version(),

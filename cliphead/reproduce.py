@@ -30,6 +30,11 @@ def notebook_paths(only: list[str] | None = None) -> list[Path]:
     return paths
 
 
+def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to the checkout when inside it (the notebooks run there), so records carry no machine paths."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def _snapshot(results_dir: Path) -> dict[str, pd.DataFrame]:
     return {path.name: pd.read_csv(path) for path in sorted(results_dir.glob("*.csv"))}
 
@@ -72,13 +77,14 @@ def reproduce(
     figures.mkdir(parents=True, exist_ok=True)
     (run_root / "notebooks").mkdir(parents=True, exist_ok=True)
     before = _snapshot(results)
+    parameters = {"quick": quick, "results_dir": _relative(results, root), "figures_dir": _relative(figures, root)}
     seconds = {}
     for path in notebook_paths(only):
         start = time.perf_counter()
         papermill.execute_notebook(
             str(path),
             str(run_root / "notebooks" / path.name),
-            parameters={"quick": quick, "results_dir": str(results), "figures_dir": str(figures)},
+            parameters=parameters,
             kernel_name=KERNEL,
             cwd=str(root),
             progress_bar=False,

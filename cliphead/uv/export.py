@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cliphead.files import output_folder
 from cliphead.heads.io import LANDMARK_FORMAT, landmarks_path, read_landmarks
 from cliphead.heads.remesh import crop_below
 from cliphead.meshes import MeshError, load_mesh, write_obj
@@ -24,14 +25,6 @@ from cliphead.uv.aligned import aligned_uv, uv_at_points
 from cliphead.uv.bake import uv_normal_map
 from cliphead.uv.checks import prepare_head_mesh
 from cliphead.uv.distortion import distortion_summary
-
-
-def prepare_output_dir(out: Path, force: bool) -> Path:
-    """Refuse to write into an existing non-empty folder unless ``force``."""
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force to replace it.")
-    return out
 
 
 def preview_picture(vertices: np.ndarray, faces: np.ndarray, uv_image: np.ndarray, size: int = 384) -> np.ndarray:
@@ -54,7 +47,7 @@ def align_file(
     force: bool = False,
 ) -> dict:
     """Align the UV map of the head in ``mesh`` and write the results into ``out``; returns the metrics."""
-    out = prepare_output_dir(out, force)
+    out = output_folder(out, force)
     start = time.perf_counter()
     vertices, faces = load_mesh(mesh)
     if crop_neck is not None:
