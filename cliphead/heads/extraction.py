@@ -82,7 +82,8 @@ def evaluate_coarse_to_fine(
     counts = np.ceil((high - low) / step).astype(int) + 1  # coarse nodes per axis
 
     def query(points: np.ndarray) -> np.ndarray:
-        chunks = [np.asarray(sdf(points[i : i + batch_size]), dtype=np.float32) for i in range(0, len(points), batch_size)]
+        starts = range(0, len(points), batch_size)
+        chunks = [np.asarray(sdf(points[i : i + batch_size]), dtype=np.float32) for i in starts]
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
     axes = [low[k] + step * np.arange(counts[k]) for k in range(3)]
