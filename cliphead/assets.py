@@ -115,9 +115,7 @@ def download_ict_facekit(target: Path | None = None, timeout: float = 60.0) -> P
                     (staging / "LICENSE").write_bytes(archive.read(name))
                 if len(parts) == 3 and parts[1] == ICT_MODEL_FOLDER and not name.endswith("/"):
                     (staging / ICT_MODEL_FOLDER / parts[2]).write_bytes(archive.read(name))
-        (staging / "SOURCE.md").write_text(
-            f"Downloaded from {ICT_ARCHIVE_URL} by `cliphead assets download`.\n"
-        )
+        (staging / "SOURCE.md").write_text(f"Downloaded from {ICT_ARCHIVE_URL} by `cliphead assets download`.\n")
         shutil.move(str(staging), str(target))
     return target / ICT_MODEL_FOLDER
 

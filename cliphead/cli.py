@@ -79,12 +79,21 @@ def cmd_head_sample(args: argparse.Namespace) -> None:
     if args.remesh:
         closed = watertight_skin(skin)
         head = Head(*remesh_head(closed.vertices, closed.faces, args.remesh), skin.landmarks)
-    metadata = {"seed": args.seed, "expression": normalise_label(args.expression), "strength": args.strength,
-                "remesh": args.remesh}
+    metadata = {
+        "seed": args.seed,
+        "expression": normalise_label(args.expression),
+        "strength": args.strength,
+        "remesh": args.remesh,
+    }
     mesh_path, landmark_path = write_head(out, head, metadata)
-    payload = {**metadata, "mesh": str(mesh_path), "landmarks": str(landmark_path),
-               "n_vertices": int(len(head.vertices)), "n_faces": int(len(head.faces)),
-               "seconds": round(time.perf_counter() - start, 3)}
+    payload = {
+        **metadata,
+        "mesh": str(mesh_path),
+        "landmarks": str(landmark_path),
+        "n_vertices": int(len(head.vertices)),
+        "n_faces": int(len(head.faces)),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
     emit(f"wrote {mesh_path} ({len(head.vertices)} vertices) and {landmark_path}", payload)
 
 
@@ -104,7 +113,9 @@ def cmd_render(args: argparse.Namespace) -> None:
             raise ValueError("--kind textured needs --texture PNG.")
         uv = read_obj_uv(args.mesh) if Path(args.mesh).suffix.lower() == ".obj" else None
         if uv is None or len(uv) != len(vertices):
-            raise ValueError(f"{args.mesh} has no per-vertex texture coordinates; align it first (`cliphead uv align`).")
+            raise ValueError(
+                f"{args.mesh} has no per-vertex texture coordinates; align it first (`cliphead uv align`)."
+            )
         texture = np.asarray(Image.open(args.texture).convert("RGB"))
     views = [v.strip() for v in args.views.split(",") if v.strip()]
     start = time.perf_counter()
@@ -115,8 +126,12 @@ def cmd_render(args: argparse.Namespace) -> None:
         written.append(str(save_image(out / f"{args.kind}_{name}.png", image)))
         images.append(image)
     written.append(str(save_image(out / f"{args.kind}_views.png", image_grid(images, labels=list(cameras)))))
-    payload = {"kind": args.kind, "views": list(cameras), "files": written,
-               "seconds": round(time.perf_counter() - start, 3)}
+    payload = {
+        "kind": args.kind,
+        "views": list(cameras),
+        "files": written,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
     emit("wrote " + ", ".join(written), payload)
 
 
@@ -124,9 +139,15 @@ def cmd_uv_align(args: argparse.Namespace) -> None:
     from cliphead.uv.export import align_file
 
     metrics = align_file(
-        Path(args.mesh), Path(args.out), curve=args.curve, landmarks=args.landmarks,
-        use_landmarks=not args.no_landmarks, size=args.size, fill_holes=args.fill_holes,
-        crop_neck=args.crop_neck, force=args.force,
+        Path(args.mesh),
+        Path(args.out),
+        curve=args.curve,
+        landmarks=args.landmarks,
+        use_landmarks=not args.no_landmarks,
+        size=args.size,
+        fill_holes=args.fill_holes,
+        crop_neck=args.crop_neck,
+        force=args.force,
     )
     for note in metrics["repairs"]:
         print(f"note: {note}", file=sys.stderr)
@@ -187,9 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="identity seed (default 0)")
     sample.add_argument("--expression", default="neutral", help="a labelled expression (default neutral)")
     sample.add_argument("--strength", type=float, default=1.0, help="scales the expression's weights (default 1)")
-    sample.add_argument("--remesh", type=int, metavar="RES", default=0,
-                        help="re-mesh by marching cubes on a RES grid and crop at the neck plane, like an NPHM "
-                             "mesh (160 gives ~40k vertices, 176 ~50k); default: the ICT skin itself")
+    sample.add_argument(
+        "--remesh",
+        type=int,
+        metavar="RES",
+        default=0,
+        help="re-mesh by marching cubes on a RES grid and crop at the neck plane, like an NPHM "
+        "mesh (160 gives ~40k vertices, 176 ~50k); default: the ICT skin itself",
+    )
     sample.add_argument("--out", required=True, help="output mesh path (.obj)")
     sample.add_argument("--force", action="store_true", help="replace existing files")
     sample.set_defaults(run=cmd_head_sample)
@@ -197,10 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render a mesh: normal map, shaded or textured views")
     render.add_argument("mesh", help="mesh file (OBJ/PLY/…; textured needs an OBJ with per-vertex vt)")
     render.add_argument("--texture", help="texture PNG for --kind textured")
-    render.add_argument("--views", default="front,three_quarter,profile",
-                        help="comma-separated view names or yaw angles in degrees (default front,three_quarter,profile)")
-    render.add_argument("--kind", choices=("normal", "shaded", "textured"), default="normal",
-                        help="normal: camera-space normals, the ControlNet convention (default)")
+    render.add_argument(
+        "--views",
+        default="front,three_quarter,profile",
+        help="comma-separated view names or yaw angles in degrees (default front,three_quarter,profile)",
+    )
+    render.add_argument(
+        "--kind",
+        choices=("normal", "shaded", "textured"),
+        default="normal",
+        help="normal: camera-space normals, the ControlNet convention (default)",
+    )
     render.add_argument("--size", type=int, default=512, help="image size in pixels (default 512)")
     render.add_argument("--out", required=True, help="output folder")
     render.add_argument("--force", action="store_true", help="write into a non-empty folder")
@@ -212,14 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
         "align",
         help="cut along the back seam, map the boundary onto the fixed curve, harmonic inside",
         description="Writes DIR/mesh.obj (with texture coordinates), DIR/uv_normal.png, DIR/preview.png, "
-                    "DIR/metrics.json (qce_median, ase_median, n_vertices, n_faces, seconds, …) and, when the "
-                    "head's landmarks are known, DIR/landmarks_uv.json. The mesh must be in the ICT frame "
-                    "(centimetres, y up, face towards +z, symmetric about x = 0) with an open neck.",
+        "DIR/metrics.json (qce_median, ase_median, n_vertices, n_faces, seconds, …) and, when the "
+        "head's landmarks are known, DIR/landmarks_uv.json. The mesh must be in the ICT frame "
+        "(centimetres, y up, face towards +z, symmetric about x = 0) with an open neck.",
     )
     align.add_argument("mesh", help="open head mesh (one neck boundary)")
     align.add_argument("--out", required=True, help="output folder")
-    align.add_argument("--curve", choices=("conformal", "circle"), default="conformal",
-                       help="the fixed boundary curve (default conformal: the template's LSCM boundary)")
+    align.add_argument(
+        "--curve",
+        choices=("conformal", "circle"),
+        default="conformal",
+        help="the fixed boundary curve (default conformal: the template's LSCM boundary)",
+    )
     align.add_argument("--landmarks", help="68 landmarks JSON (default: <mesh stem>.landmarks.json if present)")
     align.add_argument("--no-landmarks", action="store_true", help="skip the landmark warp (the paper's plain map)")
     align.add_argument("--size", type=int, default=512, help="UV normal map size (default 512)")
@@ -244,8 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce", help="run the notebooks headless and regenerate figures/ and results/")
     reproduce.add_argument("--quick", action="store_true", help="small settings (minutes on a CPU); writes under runs/")
     reproduce.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers to run, e.g. 03")
-    reproduce.add_argument("--results-dir", help="where results go (default results/, or runs/quick/results with --quick)")
-    reproduce.add_argument("--figures-dir", help="where figures go (default figures/, or runs/quick/figures with --quick)")
+    reproduce.add_argument(
+        "--results-dir", help="where results go (default results/, or runs/quick/results with --quick)"
+    )
+    reproduce.add_argument(
+        "--figures-dir", help="where figures go (default figures/, or runs/quick/figures with --quick)"
+    )
     reproduce.set_defaults(run=cmd_reproduce)
     return parser
 

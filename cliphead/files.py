@@ -37,7 +37,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def output_folder(out: str | os.PathLike, force: bool) -> Path:
-    """``out`` as a Path, refusing an existing non-empty folder unless ``force`` (nothing is overwritten by accident)."""
+    """``out`` as a Path; an existing non-empty folder is refused unless ``force`` (no overwriting by accident)."""
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force to replace it.")

@@ -178,7 +178,9 @@ def test_corrupted_cache_is_rebuilt(monkeypatch, tmp_path, corruption):
     expected = assets.load_cached_npz("demo", build)
     path = tmp_path / "cache" / "npz" / "demo.npz"
     raw = path.read_bytes()
-    path.write_bytes({"garbage": b"\x00not an npz\xff" * 50, "truncated": raw[: len(raw) // 2], "empty": b""}[corruption])
+    path.write_bytes(
+        {"garbage": b"\x00not an npz\xff" * 50, "truncated": raw[: len(raw) // 2], "empty": b""}[corruption]
+    )
     again = assets.load_cached_npz("demo", build)
     assert build.calls == 2
     np.testing.assert_array_equal(again["a"], expected["a"])

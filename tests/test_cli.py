@@ -29,14 +29,23 @@ def last_json(result: subprocess.CompletedProcess) -> dict:
 @pytest.fixture(scope="module")
 def sampled(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "head.obj"
-    payload = last_json(run("head", "sample", "--seed", "4", "--expression", "smirk", "--remesh", "96", "--out", str(out)))
+    payload = last_json(
+        run("head", "sample", "--seed", "4", "--expression", "smirk", "--remesh", "96", "--out", str(out))
+    )
     assert payload["n_vertices"] > 5000 and payload["expression"] == "smirk"
     return out
 
 
 def test_help_explains_every_command():
-    for command in (["--help"], ["head", "sample", "--help"], ["uv", "align", "--help"], ["render", "--help"],
-                    ["bench", "uv", "--help"], ["reproduce", "--help"], ["assets", "check", "--help"]):
+    for command in (
+        ["--help"],
+        ["head", "sample", "--help"],
+        ["uv", "align", "--help"],
+        ["render", "--help"],
+        ["bench", "uv", "--help"],
+        ["reproduce", "--help"],
+        ["assets", "check", "--help"],
+    ):
         result = run(*command)
         assert "usage: cliphead" in result.stdout
 
@@ -95,8 +104,20 @@ def test_uv_align_of_a_closed_head_suggests_the_neck_crop(tmp_path):
 def test_render_textured_views(sampled, tmp_path):
     aligned = tmp_path / "uv"
     run("uv", "align", str(sampled), "--out", str(aligned), "--size", "128")
-    payload = last_json(run("render", str(aligned / "mesh.obj"), "--texture", str(aligned / "uv_normal.png"),
-                            "--kind", "textured", "--size", "96", "--out", str(tmp_path / "views")))
+    payload = last_json(
+        run(
+            "render",
+            str(aligned / "mesh.obj"),
+            "--texture",
+            str(aligned / "uv_normal.png"),
+            "--kind",
+            "textured",
+            "--size",
+            "96",
+            "--out",
+            str(tmp_path / "views"),
+        )
+    )
     assert len(payload["files"]) == 4
     front = np.asarray(Image.open(tmp_path / "views" / "textured_front.png"))
     assert (front.reshape(-1, 3) != 255).any(axis=1).mean() > 0.2  # the head covers the picture
@@ -104,8 +125,15 @@ def test_render_textured_views(sampled, tmp_path):
 
 def test_bench_uv_reports_steps_and_baseline_ratio():
     payload = last_json(run("bench", "uv", "--resolution", "64", "--repeats", "1"))
-    for key in ("seconds_check", "seconds_cut", "seconds_harmonic", "seconds_landmark_warp",
-                "seconds_baseline_harmonic_circle", "ratio_align_to_baseline"):
+    for key in (
+        "seconds_check",
+        "seconds_cut",
+        "seconds_harmonic",
+        "seconds_landmark_warp",
+        "seconds_baseline_harmonic_circle",
+        "ratio_align_to_baseline",
+    ):
         assert payload[key] > 0, key
     assert payload["ratio_align_to_baseline"] == pytest.approx(
-        payload["seconds_align"] / payload["seconds_baseline_harmonic_circle"], rel=0.01)
+        payload["seconds_align"] / payload["seconds_baseline_harmonic_circle"], rel=0.01
+    )

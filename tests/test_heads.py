@@ -117,11 +117,19 @@ def test_raised_brows_lift_the_brows(ict_model):
     lift = landmarks_of(ict_model, "raised brows")[BROWS, 1] - ict_model.neutral[ict_model.landmark_vertices[BROWS], 1]
     assert (lift > 0.3).all()
     # ... and leave the chin where it was.
-    assert abs(landmarks_of(ict_model, "raised brows")[CHIN, 1] - ict_model.neutral[ict_model.landmark_vertices[CHIN], 1]) < 0.05
+    assert (
+        abs(landmarks_of(ict_model, "raised brows")[CHIN, 1] - ict_model.neutral[ict_model.landmark_vertices[CHIN], 1])
+        < 0.05
+    )
 
 
 def test_label_normalisation(ict_model):
-    assert normalise_label("mouth_open") == normalise_label("Mouth-Open") == normalise_label("  mouth   OPEN ") == "mouth open"
+    assert (
+        normalise_label("mouth_open")
+        == normalise_label("Mouth-Open")
+        == normalise_label("  mouth   OPEN ")
+        == "mouth open"
+    )
     np.testing.assert_array_equal(
         expression_weights("mouth_open", ict_model.expression_names),
         expression_weights("Mouth-Open", ict_model.expression_names),

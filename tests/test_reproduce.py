@@ -23,8 +23,19 @@ def test_notebooks_are_committed_clean():
 
 def test_reproduce_03_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "03", "--quick",
-               "--results-dir", str(results), "--figures-dir", str(figures)]
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "reproduce",
+        "--only",
+        "03",
+        "--quick",
+        "--results-dir",
+        str(results),
+        "--figures-dir",
+        str(figures),
+    ]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])

@@ -155,7 +155,7 @@ def test_landmark_warp_moves_landmarks_and_keeps_the_boundary():
     warped = landmark_warp(uv, boundary, sources, targets)
     np.testing.assert_array_equal(warped[boundary], uv[boundary])
     # The warp is a function of the plane: evaluated where the landmarks are, it lands on the targets.
-    moved = landmark_warp(np.concatenate([uv, sources]), boundary, sources, targets)[len(uv):]
+    moved = landmark_warp(np.concatenate([uv, sources]), boundary, sources, targets)[len(uv) :]
     np.testing.assert_allclose(moved, targets, atol=1e-5)
 
 
@@ -186,7 +186,10 @@ def test_similarity_map_is_conformal_and_area_preserving(tilted):
     uv = vertices[:, :2] @ rotation.T * scale + [0.2, 0.1]
     if tilted:  # the same planar mesh rotated and moved in 3D: distortion is intrinsic
         c, s = np.cos(1.1), np.sin(1.1)
-        vertices = vertices @ np.array([[1, 0, 0], [0, c, -s], [0, s, c]]).T @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T + 5
+        vertices = (
+            vertices @ np.array([[1, 0, 0], [0, c, -s], [0, s, c]]).T @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T
+            + 5
+        )
     np.testing.assert_allclose(quasi_conformal_error(vertices, faces, uv), 1.0, atol=1e-9, rtol=0)
     np.testing.assert_allclose(area_scale_error(vertices, faces, uv), 0.0, atol=1e-9)
     summary = distortion_summary(vertices, faces, uv)
@@ -282,4 +285,6 @@ def test_shipped_layout_is_what_the_command_makes(tmp_path):
         regenerated = made["curves"][name]
         np.testing.assert_allclose(regenerated["landmarks_uv"], curve["landmarks_uv"], atol=1e-5)
         assert [len(s) for s in regenerated["segments"]] == [len(s) for s in curve["segments"]]
-        np.testing.assert_allclose(np.concatenate(regenerated["segments"]), np.concatenate(curve["segments"]), atol=1e-5)
+        np.testing.assert_allclose(
+            np.concatenate(regenerated["segments"]), np.concatenate(curve["segments"]), atol=1e-5
+        )

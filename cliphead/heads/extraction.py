@@ -54,8 +54,10 @@ def _near_surface_nodes(values: np.ndarray, cell_diagonal: float) -> np.ndarray:
     """Nodes of the fine grid (2n - 1) that lie in coarse cells which may hold the surface."""
     corner_min = np.abs(values)
     for axis in range(3):  # smallest |SDF| over each cell's 8 corners
-        corner_min = np.minimum(np.take(corner_min, range(corner_min.shape[axis] - 1), axis),
-                                np.take(corner_min, range(1, corner_min.shape[axis]), axis))
+        corner_min = np.minimum(
+            np.take(corner_min, range(corner_min.shape[axis] - 1), axis),
+            np.take(corner_min, range(1, corner_min.shape[axis]), axis),
+        )
     near_cells = corner_min < cell_diagonal
     fine_shape = tuple(2 * s - 1 for s in values.shape)
     marked = np.zeros(fine_shape, dtype=bool)

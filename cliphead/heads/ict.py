@@ -59,9 +59,7 @@ class ICTFaceModel:
         except ValueError:
             raise KeyError(f"Unknown ICT expression '{name}'; known: {', '.join(self.expression_names)}") from None
 
-    def vertices(
-        self, identity: np.ndarray | None = None, expression: np.ndarray | None = None
-    ) -> np.ndarray:
+    def vertices(self, identity: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """All model vertices (V, 3) for identity weights (<=100) and expression weights (53)."""
         result = self.neutral.astype(np.float64).copy()
         if identity is not None:

@@ -55,9 +55,7 @@ def harmonic_map(disk: Disk, boundary_uv: np.ndarray) -> np.ndarray:
     return igl.harmonic(disk.vertices, disk.faces, disk.boundary, boundary_uv, 1)
 
 
-def landmark_warp(
-    uv: np.ndarray, boundary: np.ndarray, landmarks_uv: np.ndarray, targets: np.ndarray
-) -> np.ndarray:
+def landmark_warp(uv: np.ndarray, boundary: np.ndarray, landmarks_uv: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Warp of the UV plane taking ``landmarks_uv`` to ``targets`` and fixing the boundary.
 
     A thin-plate spline (the planar biharmonic interpolant) of the displacements, so the correction

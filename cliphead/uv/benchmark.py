@@ -80,7 +80,7 @@ def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> dict
 def format_benchmark(result: dict) -> str:
     steps = [key for key in result if key.startswith("seconds_")]
     lines = [f"uv align on a {result['n_vertices']}-vertex marching-cubes head (median of {result['repeats']}):"]
-    lines += [f"  {key[len('seconds_'):]:<32} {result[key]:8.4f} s" for key in steps]
+    lines += [f"  {key[len('seconds_') :]:<32} {result[key]:8.4f} s" for key in steps]
     lines.append(
         f"  align / baseline = {result['ratio_align_to_baseline']:.2f}x, with landmarks "
         f"{result['ratio_align_with_landmarks_to_baseline']:.2f}x; bar ≤ {result['bar_seconds']:.1f} s: "

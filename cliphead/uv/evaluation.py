@@ -137,8 +137,9 @@ def run_uv_study(
             remesh_seconds = time.perf_counter() - start
             maps = {method: evaluate_aligned(head, curve, warp) for method, (curve, warp) in VARIANTS.items()}
         except MeshError as error:
-            study.skipped.append(dict(head=head_index, identity_seed=identity_seed, expression=expression,
-                                      reason=str(error)))
+            study.skipped.append(
+                dict(head=head_index, identity_seed=identity_seed, expression=expression, reason=str(error))
+            )
             continue
         show = study.heatmap_head is None and head_index >= heatmap_head
         study.heatmap_head = head_index if show else study.heatmap_head
@@ -146,14 +147,24 @@ def run_uv_study(
         for method, (aligned, summary) in maps.items():
             qce = quasi_conformal_error(aligned.vertices, aligned.faces, aligned.uv)
             study.faces_qce[method].append(qce.astype(np.float32))
-            study.faces_ase[method].append(area_scale_error(aligned.vertices, aligned.faces, aligned.uv).astype(np.float32))
+            study.faces_ase[method].append(
+                area_scale_error(aligned.vertices, aligned.faces, aligned.uv).astype(np.float32)
+            )
             study.landmarks_uv[method].append(uv_at_points(aligned.vertices, aligned.faces, aligned.uv, head.landmarks))
             if on_aligned is not None:
                 on_aligned(method, aligned)
             if show and method in ("aligned-conformal+landmarks", "aligned-circle"):
                 study.heatmap.append((method, aligned.vertices, aligned.faces, qce))
-            study.per_head.append(dict(common, method=method, n_vertices=len(aligned.vertices),
-                                       n_faces=len(aligned.faces), **summary, remesh_seconds=remesh_seconds))
+            study.per_head.append(
+                dict(
+                    common,
+                    method=method,
+                    n_vertices=len(aligned.vertices),
+                    n_faces=len(aligned.faces),
+                    **summary,
+                    remesh_seconds=remesh_seconds,
+                )
+            )
         # ICT-FaceKit's own UV map on its own skin mesh (per-corner texture coordinates, seams included).
         start = time.perf_counter()
         summary = original_uv_summary(model, identity_seed, expression)
@@ -162,11 +173,22 @@ def run_uv_study(
         uv_faces = model.triangle_uv_indices[np.all(model.triangles <= SKIN_LAST_VERTEX, axis=1)]
         qce = quasi_conformal_error(skin.vertices, skin.faces, model.uv, uv_faces)
         study.faces_qce[ORIGINAL].append(qce.astype(np.float32))
-        study.faces_ase[ORIGINAL].append(area_scale_error(skin.vertices, skin.faces, model.uv, uv_faces).astype(np.float32))
+        study.faces_ase[ORIGINAL].append(
+            area_scale_error(skin.vertices, skin.faces, model.uv, uv_faces).astype(np.float32)
+        )
         if show:
             study.heatmap.append((ORIGINAL, skin.vertices, skin.faces, qce))
-        study.per_head.append(dict(common, method=ORIGINAL, n_vertices=len(skin.vertices), n_faces=len(skin.faces),
-                                   **summary, seconds=seconds, remesh_seconds=np.nan))
+        study.per_head.append(
+            dict(
+                common,
+                method=ORIGINAL,
+                n_vertices=len(skin.vertices),
+                n_faces=len(skin.faces),
+                **summary,
+                seconds=seconds,
+                remesh_seconds=np.nan,
+            )
+        )
     return study
 
 
@@ -189,28 +211,32 @@ def summarise_uv_study(study: UVStudy):
         heads = per_head[per_head["method"] == method]
         paper = PAPER_MEDIANS["original" if method == ORIGINAL else "aligned"]
         spread = spreads.get(method)
-        rows.append({
-            "method": method,
-            "qce_median": heads["qce_median"].median(),
-            "qce_median_pooled": _pooled_median(study.faces_qce[method]),
-            "ase_median": heads["ase_median"].median(),
-            "ase_median_pooled": _pooled_median(study.faces_ase[method]),
-            "flipped_faces_total": int(heads["flipped_faces"].sum()),
-            "flipped_faces_fraction": heads["flipped_faces"].sum() / heads["n_faces"].sum(),
-            "n_heads": len(heads),
-            "n_skipped": len(study.skipped),
-            "n_faces_mean": heads["n_faces"].mean(),
-            "seconds_mean": heads["seconds"].mean(),
-            "paper_qce_median": paper[0],
-            "paper_ase_median": paper[1],
-            "spread_mean": np.nan if spread is None else float(spread.mean()),
-            "spread_max": np.nan if spread is None else float(spread.max()),
-            "spread_max_anchored": np.nan if spread is None else float(spread[anchored].max()),
-            "spread_max_free": np.nan if spread is None else float(spread[~anchored].max()),
-        })
-    spread_table = pd.DataFrame({
-        "landmark": np.arange(68),
-        "anchored_by_warp": anchored,
-        **{f"rms_{method}": spreads[method] for method in VARIANTS},
-    })
+        rows.append(
+            {
+                "method": method,
+                "qce_median": heads["qce_median"].median(),
+                "qce_median_pooled": _pooled_median(study.faces_qce[method]),
+                "ase_median": heads["ase_median"].median(),
+                "ase_median_pooled": _pooled_median(study.faces_ase[method]),
+                "flipped_faces_total": int(heads["flipped_faces"].sum()),
+                "flipped_faces_fraction": heads["flipped_faces"].sum() / heads["n_faces"].sum(),
+                "n_heads": len(heads),
+                "n_skipped": len(study.skipped),
+                "n_faces_mean": heads["n_faces"].mean(),
+                "seconds_mean": heads["seconds"].mean(),
+                "paper_qce_median": paper[0],
+                "paper_ase_median": paper[1],
+                "spread_mean": np.nan if spread is None else float(spread.mean()),
+                "spread_max": np.nan if spread is None else float(spread.max()),
+                "spread_max_anchored": np.nan if spread is None else float(spread[anchored].max()),
+                "spread_max_free": np.nan if spread is None else float(spread[~anchored].max()),
+            }
+        )
+    spread_table = pd.DataFrame(
+        {
+            "landmark": np.arange(68),
+            "anchored_by_warp": anchored,
+            **{f"rms_{method}": spreads[method] for method in VARIANTS},
+        }
+    )
     return per_head, pd.DataFrame(rows), spread_table

@@ -153,7 +153,11 @@ def _draw_landmarks(ax, landmarks_uv: np.ndarray, spread: np.ndarray, linewidth:
         members = list(members)
         colour = palette(index)
         ax.scatter(
-            landmarks_uv[:, members, 0].ravel(), landmarks_uv[:, members, 1].ravel(), s=1.5, color=colour, alpha=0.5,
+            landmarks_uv[:, members, 0].ravel(),
+            landmarks_uv[:, members, 1].ravel(),
+            s=1.5,
+            color=colour,
+            alpha=0.5,
             linewidths=0,
         )
         ax.scatter(
@@ -206,7 +210,9 @@ def layout_overlay_figure(
                     Circle(reference, spread_bar, fill=False, edgecolor="black", linestyle="--", linewidth=0.8)
                 )
                 ax.annotate(
-                    f"radius {spread_bar:g} (bar)", (reference[0] + spread_bar + 0.004, reference[1]), fontsize=8,
+                    f"radius {spread_bar:g} (bar)",
+                    (reference[0] + spread_bar + 0.004, reference[1]),
+                    fontsize=8,
                     va="center",
                 )
                 ax.set_title("zoom on the landmarks (circles: per-landmark RMS spread)", fontsize=9)
@@ -251,8 +257,14 @@ def per_head_distortion_figure(
                     value = paper[method][index]
                     ax.hlines(value, position - 0.3, position + 0.3, colors="tab:red", linestyles="--", zorder=4)
                     ax.annotate(
-                        f"paper {value:g}", (position, value), xytext=(0, 2), textcoords="offset points", fontsize=7,
-                        color="tab:red", ha="center", va="bottom",
+                        f"paper {value:g}",
+                        (position, value),
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                        fontsize=7,
+                        color="tab:red",
+                        ha="center",
+                        va="bottom",
                     )
         ax.axhline(ideal, color="grey", linewidth=0.6, linestyle=":")
         ax.set_xticks(positions)

@@ -99,9 +99,7 @@ def boundary_curve(name: str = "conformal") -> BoundaryCurve:
     if name not in CURVES:
         raise ValueError(f"Unknown boundary curve '{name}'; choose one of {', '.join(CURVES)}.")
     payload = json.loads(LAYOUT_FILE.read_text())["curves"][name]
-    return BoundaryCurve(
-        name, tuple(np.asarray(s) for s in payload["segments"]), np.asarray(payload["landmarks_uv"])
-    )
+    return BoundaryCurve(name, tuple(np.asarray(s) for s in payload["segments"]), np.asarray(payload["landmarks_uv"]))
 
 
 def template_head(resolution: int = 160):

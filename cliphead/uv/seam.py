@@ -67,7 +67,9 @@ def _plane_boundary(vertices: np.ndarray, faces: np.ndarray, tolerance: float) -
     loop, on_plane = np.roll(loop, -start), np.roll(on_plane, -start)
     run_length = int(np.argmin(on_plane))
     if on_plane[run_length:].any():
-        raise MeshError("The midline of the head is broken into pieces; the neck boundary crosses x = 0 more than twice.")
+        raise MeshError(
+            "The midline of the head is broken into pieces; the neck boundary crosses x = 0 more than twice."
+        )
     arc = loop[:run_length]
     if vertices[arc[0], 2] > vertices[arc[-1], 2]:
         arc = arc[::-1]
