@@ -89,6 +89,12 @@ def read_obj_uv(path: Path) -> np.ndarray | None:
     return np.asarray(uv) if uv else None
 
 
+def row_keys(rows: np.ndarray) -> np.ndarray:
+    """Each row of an integer array as one opaque value, so ``np.unique`` sorts bytes, not rows."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+
+
 def _edge_keys(edges: np.ndarray) -> np.ndarray:
     """One int64 per undirected edge (fast unique/sort instead of row-wise ``np.unique(axis=0)``)."""
     low, high = np.minimum(edges[:, 0], edges[:, 1]), np.maximum(edges[:, 0], edges[:, 1])
@@ -204,7 +210,7 @@ def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e
     if degenerate.any():
         notes.append(f"removed {int(degenerate.sum())} degenerate (zero-area) faces")
         faces = faces[~degenerate]
-    _, first = np.unique(np.sort(faces, axis=1), axis=0, return_index=True)
+    _, first = np.unique(row_keys(np.sort(faces, axis=1)), return_index=True)
     if len(first) < len(faces):
         notes.append(f"removed {len(faces) - len(first)} duplicated faces")
         faces = faces[np.sort(first)]
@@ -230,5 +236,5 @@ def merge_close_vertices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weld vertices closer than ``tolerance`` (on a grid of that size) and drop unused ones."""
     keys = np.round(vertices / tolerance).astype(np.int64)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(row_keys(keys), return_index=True, return_inverse=True)
     return vertices[first], inverse.ravel()[faces]

@@ -18,6 +18,7 @@ from cliphead.meshes import (
     clean_mesh,
     edge_face_counts,
     euler_characteristic,
+    row_keys,
     signed_volume,
 )
 
@@ -48,7 +49,7 @@ def check_frame(vertices: np.ndarray) -> None:
 def _fix_orientation(vertices: np.ndarray, faces: np.ndarray, notes: list[str]) -> np.ndarray:
     """Make face orientation consistent and outward (the neck closed by a cap to measure the volume)."""
     directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    _, counts = np.unique(directed, axis=0, return_counts=True)
+    _, counts = np.unique(row_keys(directed), return_counts=True)
     if (counts > 1).any():
         import igl
 
