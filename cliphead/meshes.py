@@ -234,7 +234,10 @@ def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e
 def merge_close_vertices(
     vertices: np.ndarray, faces: np.ndarray, tolerance: float = 1e-7
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weld vertices closer than ``tolerance`` (on a grid of that size) and drop unused ones."""
+    """Weld vertices closer than ``tolerance`` (on a grid of that size); the others keep their order."""
     keys = np.round(vertices / tolerance).astype(np.int64)
     _, first, inverse = np.unique(row_keys(keys), return_index=True, return_inverse=True)
-    return vertices[first], inverse.ravel()[faces]
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return vertices[first[order]], rank[inverse.ravel()][faces]
