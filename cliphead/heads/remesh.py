@@ -44,9 +44,13 @@ def grid_axes(vertices: np.ndarray, resolution: int, padding: float = 0.05) -> l
     return [np.arange(low[k], high[k] + spacing, spacing) for k in range(3)]
 
 
-def occupancy_grid(vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray]) -> np.ndarray:
-    """Inside/outside of a closed mesh on the grid, from the fast winding number."""
-    points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+def grid_points(axes: list[np.ndarray]) -> np.ndarray:
+    """All grid nodes as (N, 3) points, in the grid's C order."""
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+def occupancy_grid(vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray], points: np.ndarray) -> np.ndarray:
+    """Inside/outside of a closed mesh on the grid (``points`` from :func:`grid_points`), by winding number."""
     return (igl.fast_winding_number(vertices, faces, points) > 0.5).reshape(tuple(len(a) for a in axes))
 
 
@@ -59,10 +63,9 @@ def largest_component(inside: np.ndarray) -> np.ndarray:
 
 
 def signed_distance_grid(
-    vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray], inside: np.ndarray
+    vertices: np.ndarray, faces: np.ndarray, axes: list[np.ndarray], points: np.ndarray, inside: np.ndarray
 ) -> np.ndarray:
     """SDF on the grid (negative inside): sign from ``inside``, exact distance in a narrow band."""
-    points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     spacing = axes[0][1] - axes[0][0]
     boundary = inside ^ ndimage.binary_erosion(inside) | ~inside ^ ndimage.binary_erosion(~inside)
     band = ndimage.binary_dilation(boundary, iterations=BAND_VOXELS)
@@ -104,8 +107,9 @@ def remesh_head(
         raise ValueError(f"Grid resolution {resolution} is too coarse for a head; use 64 or more.")
     axes = grid_axes(vertices, resolution)
     spacing = axes[0][1] - axes[0][0]
-    inside = ndimage.binary_fill_holes(largest_component(occupancy_grid(vertices, faces, axes)))
-    sdf = signed_distance_grid(vertices, faces, axes, inside)
+    points = grid_points(axes)
+    inside = ndimage.binary_fill_holes(largest_component(occupancy_grid(vertices, faces, axes, points)))
+    sdf = signed_distance_grid(vertices, faces, axes, points, inside)
     for offset in OFFSETS_VOXELS:
         cropped = clean_mesh(*crop_below(*marching_cubes_mesh(sdf, axes, offset * spacing), neck_plane_y))
         if euler_characteristic(cropped.faces) == 1 and len(boundary_loops(cropped.faces)) == 1:

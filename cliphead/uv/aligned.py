@@ -96,25 +96,26 @@ def unfold(faces: np.ndarray, uv: np.ndarray, pinned: np.ndarray) -> np.ndarray:
     rows, cols = faces[:, [0, 1, 2, 1, 2, 0]].ravel(), faces[:, [1, 2, 0, 0, 1, 2]].ravel()
     adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     adjacency.data[:] = 1.0
+    laplacian = (sp.diags(np.asarray(adjacency.sum(axis=1)).ravel()) - adjacency).tocsr()
     fixed = np.zeros(n, dtype=bool)
     fixed[pinned] = True
-    best = uv
+    free = np.zeros(n, dtype=bool)
+    free[np.unique(faces[folded])] = True
+    best, best_folds, grown = uv, int(folded.sum()), 0
     for rings in UNFOLD_RINGS:
-        free = np.zeros(n, dtype=bool)
-        free[np.unique(faces[folded])] = True
-        for _ in range(rings):
+        for _ in range(rings - grown):
             free |= (adjacency @ free.astype(float)) > 0
-        free &= ~fixed
-        index = np.nonzero(free)[0]
-        laplacian = sp.diags(np.asarray(adjacency.sum(axis=1)).ravel()) - adjacency
-        system = laplacian[index][:, index].tocsc()
-        rhs = -laplacian[index][:, ~free] @ uv[~free]
+        grown = rings
+        index = np.nonzero(free & ~fixed)[0]
         candidate = uv.copy()
-        candidate[index] = spsolve(system, rhs)
-        remaining = signed_uv_areas(faces, candidate) <= 0
-        if remaining.sum() < (signed_uv_areas(faces, best) <= 0).sum():
-            best = candidate
-        if not remaining.any():
+        rows_of_free = laplacian[index]
+        candidate[index] = spsolve(
+            rows_of_free[:, index].tocsc(), -rows_of_free @ np.where((free & ~fixed)[:, None], 0.0, uv)
+        )
+        folds = int((signed_uv_areas(faces, candidate) <= 0).sum())
+        if folds < best_folds:
+            best, best_folds = candidate, folds
+        if folds == 0:
             break
     return best
 

@@ -70,8 +70,13 @@ def distortion_summary(
     vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, uv_faces: np.ndarray | None = None
 ) -> dict[str, float]:
     """Medians of QCE and ASE, and the count of flipped UV faces."""
-    qce = quasi_conformal_error(vertices, faces, uv, uv_faces)
-    ase = area_scale_error(vertices, faces, uv, uv_faces)
+    return summarise_distortion(
+        quasi_conformal_error(vertices, faces, uv, uv_faces), area_scale_error(vertices, faces, uv, uv_faces)
+    )
+
+
+def summarise_distortion(qce: np.ndarray, ase: np.ndarray) -> dict[str, float]:
+    """:func:`distortion_summary` of per-face values already computed."""
     return {
         "qce_median": float(np.median(qce)),
         "ase_median": float(np.median(ase[np.isfinite(ase)])),

@@ -18,7 +18,12 @@ from cliphead.heads.remesh import remesh_head
 from cliphead.heads.surfaces import Head, sample_identity, skin_head, watertight_skin
 from cliphead.uv.aligned import AlignedUV, aligned_uv, uv_at_points
 from cliphead.uv.checks import prepare_head_mesh
-from cliphead.uv.distortion import distortion_summary
+from cliphead.uv.distortion import (
+    area_scale_error,
+    distortion_summary,
+    quasi_conformal_error,
+    summarise_distortion,
+)
 
 
 @dataclass
@@ -46,18 +51,17 @@ def remeshed_head(model: ICTFaceModel, seed: int, expression: str, resolution: i
     return Head(vertices, faces, skin.landmarks)
 
 
-def evaluate_aligned(head: Head, curve: str, use_landmarks: bool) -> tuple[AlignedUV, dict]:
-    """Aligned map of a head with its distortion summary and the time the map took."""
+def timed_aligned_uv(head: Head, curve: str, use_landmarks: bool) -> tuple[AlignedUV, float]:
+    """Aligned map of a head (checks included) and the seconds it took."""
     start = time.perf_counter()
     prepared = prepare_head_mesh(head.vertices, head.faces)
     aligned = aligned_uv(prepared.vertices, prepared.faces, curve, head.landmarks if use_landmarks else None)
-    seconds = time.perf_counter() - start
-    summary = distortion_summary(aligned.vertices, aligned.faces, aligned.uv)
-    return aligned, {**summary, "seconds": seconds}
+    return aligned, time.perf_counter() - start
 
 
 def evaluate_head(head: Head, seed: int, expression: str, curve: str, use_landmarks: bool) -> HeadEvaluation:
-    aligned, summary = evaluate_aligned(head, curve, use_landmarks)
+    aligned, seconds = timed_aligned_uv(head, curve, use_landmarks)
+    summary = distortion_summary(aligned.vertices, aligned.faces, aligned.uv)
     return HeadEvaluation(
         seed=seed,
         expression=expression,
@@ -68,16 +72,21 @@ def evaluate_head(head: Head, seed: int, expression: str, curve: str, use_landma
         qce_median=summary["qce_median"],
         ase_median=summary["ase_median"],
         flipped_faces=summary["flipped_faces"],
-        seconds=summary["seconds"],
+        seconds=seconds,
         landmarks_uv=uv_at_points(aligned.vertices, aligned.faces, aligned.uv, head.landmarks),
     )
 
 
+def original_uv(model: ICTFaceModel, seed: int, expression: str) -> tuple[Head, np.ndarray]:
+    """The ICT skin of a head and its per-corner texture faces into ``model.uv`` (seams included)."""
+    keep = np.all(model.triangles <= SKIN_LAST_VERTEX, axis=1)
+    return skin_head(model, sample_identity(seed), expression), model.triangle_uv_indices[keep]
+
+
 def original_uv_summary(model: ICTFaceModel, seed: int, expression: str) -> dict:
     """QCE/ASE of ICT-FaceKit's own UV map on its own skin mesh (face + head and neck)."""
-    skin = skin_head(model, sample_identity(seed), expression)
-    keep = np.all(model.triangles <= SKIN_LAST_VERTEX, axis=1)
-    return distortion_summary(skin.vertices, skin.faces, model.uv, model.triangle_uv_indices[keep])
+    skin, uv_faces = original_uv(model, seed, expression)
+    return distortion_summary(skin.vertices, skin.faces, model.uv, uv_faces)
 
 
 def alignment_spread(landmarks_uv: np.ndarray) -> np.ndarray:
@@ -94,6 +103,8 @@ VARIANTS = {
 }
 ORIGINAL = "ict-original"
 METHODS = (*VARIANTS, ORIGINAL)
+#: The methods drawn in the QCE heatmap.
+HEATMAP_METHODS = ("aligned-conformal+landmarks", "aligned-circle", ORIGINAL)
 #: Supplementary §4's medians: (QCE, ASE) of the aligned map and of the scans' original UV maps.
 PAPER_MEDIANS = {"aligned": (4.311, -1.22), "original": (5.143, -0.068)}
 
@@ -127,15 +138,27 @@ def run_uv_study(
     from tqdm import tqdm
 
     from cliphead.meshes import MeshError
-    from cliphead.uv.distortion import area_scale_error, quasi_conformal_error
 
     study = UVStudy([], {m: [] for m in METHODS}, {m: [] for m in METHODS}, {m: [] for m in VARIANTS}, [], None, [])
+
+    def record(method, vertices, faces, uv, uv_faces, show, **row):
+        """Per-face distortion of one map, computed once: pooled arrays, heatmap and the per-head row."""
+        qce = quasi_conformal_error(vertices, faces, uv, uv_faces)
+        ase = area_scale_error(vertices, faces, uv, uv_faces)
+        study.faces_qce[method].append(qce.astype(np.float32))
+        study.faces_ase[method].append(ase.astype(np.float32))
+        if show and method in HEATMAP_METHODS:
+            study.heatmap.append((method, vertices, faces, qce))
+        study.per_head.append(
+            dict(row, method=method, n_vertices=len(vertices), n_faces=len(faces), **summarise_distortion(qce, ase))
+        )
+
     for head_index, identity_seed, expression in tqdm(plan, desc="heads", disable=not progress):
         start = time.perf_counter()
         try:
             head = remeshed_head(model, identity_seed, expression, resolution)
             remesh_seconds = time.perf_counter() - start
-            maps = {method: evaluate_aligned(head, curve, warp) for method, (curve, warp) in VARIANTS.items()}
+            maps = {method: timed_aligned_uv(head, curve, warp) for method, (curve, warp) in VARIANTS.items()}
         except MeshError as error:
             study.skipped.append(
                 dict(head=head_index, identity_seed=identity_seed, expression=expression, reason=str(error))
@@ -144,50 +167,33 @@ def run_uv_study(
         show = study.heatmap_head is None and head_index >= heatmap_head
         study.heatmap_head = head_index if show else study.heatmap_head
         common = dict(head=head_index, identity_seed=identity_seed, expression=expression)
-        for method, (aligned, summary) in maps.items():
-            qce = quasi_conformal_error(aligned.vertices, aligned.faces, aligned.uv)
-            study.faces_qce[method].append(qce.astype(np.float32))
-            study.faces_ase[method].append(
-                area_scale_error(aligned.vertices, aligned.faces, aligned.uv).astype(np.float32)
-            )
+        for method, (aligned, seconds) in maps.items():
             study.landmarks_uv[method].append(uv_at_points(aligned.vertices, aligned.faces, aligned.uv, head.landmarks))
             if on_aligned is not None:
                 on_aligned(method, aligned)
-            if show and method in ("aligned-conformal+landmarks", "aligned-circle"):
-                study.heatmap.append((method, aligned.vertices, aligned.faces, qce))
-            study.per_head.append(
-                dict(
-                    common,
-                    method=method,
-                    n_vertices=len(aligned.vertices),
-                    n_faces=len(aligned.faces),
-                    **summary,
-                    remesh_seconds=remesh_seconds,
-                )
-            )
-        # ICT-FaceKit's own UV map on its own skin mesh (per-corner texture coordinates, seams included).
-        start = time.perf_counter()
-        summary = original_uv_summary(model, identity_seed, expression)
-        seconds = time.perf_counter() - start
-        skin = skin_head(model, sample_identity(identity_seed), expression)
-        uv_faces = model.triangle_uv_indices[np.all(model.triangles <= SKIN_LAST_VERTEX, axis=1)]
-        qce = quasi_conformal_error(skin.vertices, skin.faces, model.uv, uv_faces)
-        study.faces_qce[ORIGINAL].append(qce.astype(np.float32))
-        study.faces_ase[ORIGINAL].append(
-            area_scale_error(skin.vertices, skin.faces, model.uv, uv_faces).astype(np.float32)
-        )
-        if show:
-            study.heatmap.append((ORIGINAL, skin.vertices, skin.faces, qce))
-        study.per_head.append(
-            dict(
-                common,
-                method=ORIGINAL,
-                n_vertices=len(skin.vertices),
-                n_faces=len(skin.faces),
-                **summary,
+            record(
+                method,
+                aligned.vertices,
+                aligned.faces,
+                aligned.uv,
+                None,
+                show,
+                **common,
                 seconds=seconds,
-                remesh_seconds=np.nan,
+                remesh_seconds=remesh_seconds,
             )
+        start = time.perf_counter()
+        skin, uv_faces = original_uv(model, identity_seed, expression)
+        record(
+            ORIGINAL,
+            skin.vertices,
+            skin.faces,
+            model.uv,
+            uv_faces,
+            show,
+            **common,
+            seconds=time.perf_counter() - start,
+            remesh_seconds=np.nan,
         )
     return study
 
