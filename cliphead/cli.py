@@ -16,6 +16,10 @@ from pathlib import Path
 EXAMPLES = """examples:
   cliphead assets check
   cliphead head sample --seed 3 --expression laughing --remesh 160 --out out/head.obj
+  cliphead head sample --backend neural --seed 3 --expression laughing --out out/neural.obj
+  cliphead head fit scan.npz --out out/fit
+  cliphead train head-model --quick
+  cliphead bench extract --res 256
   cliphead uv align out/head.obj --out out/uv
   cliphead render out/uv/mesh.obj --texture out/uv/uv_normal.png --kind textured --out out/views
   cliphead bench uv
@@ -63,38 +67,163 @@ def cmd_assets_download(args: argparse.Namespace) -> None:
 
 def cmd_head_sample(args: argparse.Namespace) -> None:
     from cliphead.heads.expressions import normalise_label
-    from cliphead.heads.ict import load_ict_model
     from cliphead.heads.io import landmarks_path, write_head
-    from cliphead.heads.remesh import remesh_head
-    from cliphead.heads.surfaces import Head, sample_identity, skin_head, watertight_skin
 
     out = Path(args.out)
     for path in (out, landmarks_path(out)):
         if path.exists() and not args.force:
             raise FileExistsError(f"{path} exists; choose another --out or pass --force to replace it.")
     start = time.perf_counter()
-    model = load_ict_model()
-    skin = skin_head(model, sample_identity(args.seed), args.expression, args.strength)
-    head = skin
-    if args.remesh:
-        closed = watertight_skin(skin)
-        head = Head(*remesh_head(closed.vertices, closed.faces, args.remesh), skin.landmarks)
-    metadata = {
-        "seed": args.seed,
-        "expression": normalise_label(args.expression),
-        "strength": args.strength,
-        "remesh": args.remesh,
-    }
+    label = normalise_label(args.expression)
+    if args.backend == "neural":
+        head, metadata = _neural_sample(args, label)
+    else:
+        head, metadata = _ict_sample(args, label)
     mesh_path, landmark_path = write_head(out, head, metadata)
     payload = {
         **metadata,
         "mesh": str(mesh_path),
         "landmarks": str(landmark_path),
-        "n_vertices": int(len(head.vertices)),
-        "n_faces": int(len(head.faces)),
+        "n_vertices": len(head.vertices),
+        "n_faces": len(head.faces),
         "seconds": round(time.perf_counter() - start, 3),
     }
     emit(f"wrote {mesh_path} ({len(head.vertices)} vertices) and {landmark_path}", payload)
+
+
+def _ict_sample(args: argparse.Namespace, label: str):
+    from cliphead.heads.ict import load_ict_model
+    from cliphead.heads.remesh import remesh_head
+    from cliphead.heads.surfaces import Head, sample_identity, skin_head, watertight_skin
+
+    model = load_ict_model()
+    skin = skin_head(model, sample_identity(args.seed), label, args.strength)
+    head = skin
+    if args.remesh:
+        closed = watertight_skin(skin)
+        head = Head(*remesh_head(closed.vertices, closed.faces, args.remesh), skin.landmarks)
+    metadata = {"backend": "ict", "seed": args.seed, "expression": label, "strength": args.strength,
+                "remesh": args.remesh}
+    return head, metadata
+
+
+def _neural_sample(args: argparse.Namespace, label: str):
+    from cliphead.heads.checkpoints import load_head_model
+    from cliphead.heads.generation import head_validity, neural_head
+
+    model = load_head_model(args.weights)
+    z_id = model.sample_identity_code(args.seed)
+    z_exp = None if label == "neutral" else args.strength * model.expression_code(label)
+    head, extraction = neural_head(model, z_id, z_exp, resolution=args.res)
+    metadata = {
+        "backend": "neural",
+        "weights": str(args.weights or "embedded"),
+        "seed": args.seed,
+        "expression": label,
+        "strength": args.strength,
+        "resolution": args.res,
+        "sdf_queries": extraction.grid.queries,
+        "dense_queries": extraction.grid.dense_queries,
+        "extraction_seconds": round(extraction.seconds, 3),
+        **head_validity(head.vertices, head.faces),
+    }
+    return head, metadata
+
+
+def cmd_head_fit(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from cliphead.files import output_folder
+    from cliphead.heads.checkpoints import load_head_model
+    from cliphead.heads.fitting import FitSettings, fit_expression, fit_identity
+    from cliphead.heads.generation import neural_head
+    from cliphead.heads.io import read_point_cloud, write_head
+    from cliphead.heads.metrics import sample_surface, surface_metrics
+    from cliphead.meshes import load_mesh
+    from cliphead.reporting import write_json
+
+    points, normals = read_point_cloud(Path(args.points))
+    neutral = read_point_cloud(Path(args.neutral)) if args.neutral else (points, normals)
+    out = output_folder(args.out, args.force)
+    model = load_head_model(args.weights)
+    identity = fit_identity(model, *neutral, FitSettings(iterations=args.iterations), progress=True)
+    head, canonical = neural_head(model, identity.code, resolution=args.res)
+    seconds = identity.seconds
+    expression = None
+    if args.neutral:
+        expression = fit_expression(model, points, identity.code, canonical.vertices,
+                                    FitSettings(iterations=args.iterations, points_per_step=4096), progress=True)
+        head, _ = neural_head(model, identity.code, expression.code, canonical=canonical)
+        seconds += expression.seconds
+    mesh_path, landmark_path = write_head(out / "fit.obj", head, {"backend": "neural", "fitted_to": args.points})
+    codes = {"z_id": identity.code.tolist(), "z_exp": None if expression is None else expression.code.tolist()}
+    payload = {
+        "points": len(points),
+        "normals": normals is not None,
+        "fit_seconds": round(seconds, 3),
+        "identity_loss": identity.losses[-1],
+        "expression_loss": None if expression is None else expression.losses[-1],
+        "mesh": str(mesh_path),
+        "landmarks": str(landmark_path),
+    }
+    if args.reference:
+        reference = sample_surface(*load_mesh(Path(args.reference)), args.metric_points, seed=1)
+        predicted = sample_surface(head.vertices, head.faces, args.metric_points, seed=2)
+        payload |= surface_metrics(predicted, reference)
+    write_json(out / "fit.json", payload | codes)
+    summary = f"fitted {len(points)} points in {seconds:.1f} s; wrote {mesh_path}, {landmark_path}, {out / 'fit.json'}"
+    if args.reference:
+        summary += (f"\nagainst {args.reference}: Chamfer-L1 {payload['chamfer_l1_mm']:.3f} mm, "
+                    f"F-score@1mm {payload['f_score_1mm']:.3f}, normal consistency {payload['normal_consistency']:.3f}")
+    emit(summary, payload | {"z_id_norm": float(np.linalg.norm(codes["z_id"]))})
+
+
+def cmd_train_head_model(args: argparse.Namespace) -> None:
+    import shutil
+
+    import torch
+
+    from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS, save_head_model, write_manifest_entry
+    from cliphead.heads.ict import load_ict_model
+    from cliphead.heads.scans import QUICK_SCANS, ScanConfig, load_scans
+    from cliphead.heads.training import QUICK_MODEL, QUICK_TRAINING, TrainingConfig, train_head_model
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    out = Path(args.out or ("runs/head-model-quick" if args.quick else "runs/head-model"))
+    start = time.perf_counter()
+    scans = load_scans(load_ict_model(), QUICK_SCANS if args.quick else ScanConfig())
+    config = QUICK_TRAINING if args.quick else TrainingConfig()
+    model, history = train_head_model(scans, out, config, QUICK_MODEL if args.quick else None)
+    weights = save_head_model(model, out / DEFAULT_HEAD_WEIGHTS.name)
+    payload = {
+        "weights": str(weights),
+        "bytes": weights.stat().st_size,
+        "steps": config.steps,
+        "identities": len(scans.identity_weights),
+        "expressions": len(scans.expression_weights),
+        "final_surface_mm": round(10 * history["surface"].iloc[-1], 4),
+        "final_deformation_mm": round(10 * history["deformation"].iloc[-1], 4),
+        "final_landmarks_mm": round(10 * history["landmarks"].iloc[-1], 4),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    if args.install:
+        if args.quick:
+            raise ValueError("--install ships the full model; drop --quick.")
+        shutil.copyfile(weights, DEFAULT_HEAD_WEIGHTS)
+        shutil.copyfile(out / "history.csv", DEFAULT_HEAD_WEIGHTS.with_suffix(".history.csv"))
+        entry = write_manifest_entry(
+            DEFAULT_HEAD_WEIGHTS, "cliphead train head-model --install",
+            "neural head model (NPHM-style tri-plane identity SDF + expression deformation + landmarks), fp16",
+        )
+        payload |= {"installed": str(DEFAULT_HEAD_WEIGHTS), "sha256": entry["sha256"]}
+    emit(f"trained the head model in {payload['seconds']:.0f} s; wrote {weights}", payload)
+
+
+def cmd_bench_extract(args: argparse.Namespace) -> None:
+    from cliphead.heads.benchmark import benchmark_extraction, format_extraction_benchmark
+
+    result = benchmark_extraction(args.res, args.repeats, args.seed, args.weights)
+    emit(format_extraction_benchmark(result), result)
 
 
 def cmd_render(args: argparse.Namespace) -> None:
@@ -197,12 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
     download = assets_commands.add_parser("download", help="download ICT-FaceKit (pinned commit) into the user cache")
     download.set_defaults(run=cmd_assets_download)
 
-    head = commands.add_parser("head", help="sample heads from the ICT-FaceKit model")
+    head = commands.add_parser("head", help="sample heads (ICT linear model or the neural head model), fit scans")
     head_commands = head.add_subparsers(dest="action", required=True, metavar="ACTION")
     sample = head_commands.add_parser(
         "sample",
-        help="a random identity (weights ~ N(0, 1)) with a labelled expression",
-        description="Write a head mesh and its 68 landmarks (<stem>.landmarks.json) beside it.",
+        help="a random identity with a labelled expression, from the ICT model or the neural head model",
+        description="Write a head mesh and its 68 landmarks (<stem>.landmarks.json) beside it. --backend ict "
+        "draws ICT identity weights ~ N(0, 1); --backend neural draws z_id from the trained latent "
+        "distribution, extracts the SDF coarse-to-fine at --res and applies the expression as a forward "
+        "deformation.",
         epilog="labels: " + ", ".join(_labels()),
     )
     sample.add_argument("--seed", type=int, default=0, help="identity seed (default 0)")
@@ -216,9 +348,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-mesh by marching cubes on a RES grid and crop at the neck plane, like an NPHM "
         "mesh (160 gives ~40k vertices, 176 ~50k); default: the ICT skin itself",
     )
+    sample.add_argument("--backend", choices=("ict", "neural"), default="ict",
+                        help="ict: the linear ICT-FaceKit model (default); neural: the neural head model")
+    sample.add_argument("--res", type=int, default=256, help="neural: marching-cubes grid resolution (default 256)")
+    sample.add_argument("--weights", help="neural: a head model .safetensors (default: the embedded model)")
     sample.add_argument("--out", required=True, help="output mesh path (.obj)")
     sample.add_argument("--force", action="store_true", help="replace existing files")
     sample.set_defaults(run=cmd_head_sample)
+    fit = head_commands.add_parser(
+        "fit",
+        help="fit the neural head model to a scan (point cloud or mesh): z_id, and z_exp with --neutral",
+        description="Optimises the identity code so that the model's SDF vanishes on the points (and its "
+        "gradient matches their normals, when given). With --neutral, the identity is fitted to that "
+        "neutral scan and the expression code to POINTS. Writes DIR/fit.obj, DIR/fit.landmarks.json and "
+        "DIR/fit.json (codes, losses, timings and, with --reference, Chamfer-L1 / normal consistency / "
+        "F-scores in mm). Points are in the ICT frame (cm, y up, face towards +z).",
+    )
+    fit.add_argument("points", help="scan: .npz (points[, normals]), .npy/.xyz (N×3 or N×6) or a mesh file")
+    fit.add_argument("--neutral", help="the same person's neutral scan; then POINTS is fitted as an expression")
+    fit.add_argument("--reference", help="a mesh to measure the fit against")
+    fit.add_argument("--metric-points", type=int, default=200_000, help="points per surface for --reference")
+    fit.add_argument("--iterations", type=int, default=300, help="optimisation steps per code (default 300)")
+    fit.add_argument("--res", type=int, default=256, help="marching-cubes grid resolution (default 256)")
+    fit.add_argument("--weights", help="a head model .safetensors (default: the embedded model)")
+    fit.add_argument("--out", required=True, help="output folder")
+    fit.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    fit.set_defaults(run=cmd_head_fit)
+
+    train = commands.add_parser("train", help="train the embedded models")
+    train_commands = train.add_subparsers(dest="action", required=True, metavar="MODEL")
+    head_model = train_commands.add_parser(
+        "head-model",
+        help="train the neural head model on ICT scans (resumable; --quick for a minutes-long run)",
+        description="Builds (or loads from the cache) the ICT scan set, trains the auto-decoder with "
+        "checkpoints every few hundred steps into --out (rerunning resumes), and writes "
+        "OUT/neural_head.safetensors and OUT/history.csv. --install copies them into the package as the "
+        "embedded default and records the file's sha256 in cliphead/weights/MANIFEST.json.",
+    )
+    head_model.add_argument("--quick", action="store_true", help="12 identities, 150 steps, small tri-planes")
+    head_model.add_argument("--out", help="run folder (default runs/head-model, or runs/head-model-quick)")
+    head_model.add_argument("--install", action="store_true", help="ship the result as the embedded default")
+    head_model.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    head_model.set_defaults(run=cmd_train_head_model)
 
     render = commands.add_parser("render", help="render a mesh: normal map, shaded or textured views")
     render.add_argument("mesh", help="mesh file (OBJ/PLY/…; textured needs an OBJ with per-vertex vt)")
@@ -277,6 +448,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench_uv.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
     bench_uv.add_argument("--seed", type=int, default=0)
     bench_uv.set_defaults(run=cmd_bench_uv)
+    bench_extract = bench_commands.add_parser(
+        "extract",
+        help="neural head extraction: coarse-to-fine vs dense grid, decoder queries and seconds",
+        description="Extracts one sampled identity both ways in the same run and prints the query and "
+        "time ratios (medians over --repeats).",
+    )
+    bench_extract.add_argument("--res", type=int, default=256, help="grid resolution (default 256)")
+    bench_extract.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
+    bench_extract.add_argument("--seed", type=int, default=0, help="identity seed")
+    bench_extract.add_argument("--weights", help="a head model .safetensors (default: the embedded model)")
+    bench_extract.set_defaults(run=cmd_bench_extract)
 
     reproduce = commands.add_parser("reproduce", help="run the notebooks headless and regenerate figures/ and results/")
     reproduce.add_argument("--quick", action="store_true", help="small settings (minutes on a CPU); writes under runs/")

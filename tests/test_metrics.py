@@ -49,7 +49,7 @@ def test_identical_surfaces_score_perfectly_and_a_shift_is_seen(sphere):
     assert 1.5 < shifted["chamfer_l1_mm"] < 5.0 and shifted["f_score_1mm"] < same["f_score_1mm"]
 
 
-def test_region_restricts_both_samples(sphere):
+def test_region_averages_only_points_inside(sphere):
     vertices, faces = sphere
     front = lambda points: points[:, 2] > 5.0  # noqa: E731 - a cap of the sphere
     moved = vertices.copy()

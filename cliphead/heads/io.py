@@ -55,3 +55,39 @@ def write_head(path: Path, head: Head, metadata: dict | None = None) -> tuple[Pa
     write_obj(path, head.vertices, head.faces)
     write_landmarks(landmarks_path(path), head.landmarks, metadata)
     return path, landmarks_path(path)
+
+
+#: Points sampled from a mesh given to ``head fit`` instead of a point cloud.
+MESH_FIT_POINTS = 100_000
+
+
+def read_point_cloud(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Points (N, 3) in cm and unit normals (or None) from ``.npz`` (``points``, optional ``normals``),
+    ``.npy``/``.xyz``/``.txt`` (N×3, or N×6 with normals) or a mesh (``.obj``/``.ply``/…, sampled by area).
+    """
+    from cliphead.heads.metrics import sample_surface
+    from cliphead.meshes import load_mesh
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No point cloud at {path}.")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        with np.load(path) as data:
+            if "points" not in data:
+                raise ValueError(f"{path} has no 'points' array (it holds {', '.join(data.files)}).")
+            columns = np.concatenate([data["points"], data["normals"]], 1) if "normals" in data else data["points"]
+    elif suffix in (".npy", ".xyz", ".txt"):
+        columns = np.load(path) if suffix == ".npy" else np.loadtxt(path, ndmin=2)
+    else:
+        sample = sample_surface(*load_mesh(path), MESH_FIT_POINTS)
+        return sample.points, sample.normals
+    columns = np.asarray(columns, dtype=np.float64)
+    if columns.ndim != 2 or columns.shape[1] not in (3, 6) or len(columns) < 100:
+        raise ValueError(f"{path} must hold at least 100 rows of x y z (or x y z nx ny nz); got {columns.shape}.")
+    if not np.isfinite(columns).all():
+        raise ValueError(f"{path} holds NaN or infinite values.")
+    if columns.shape[1] == 3:
+        return columns, None
+    normals = columns[:, 3:] / np.maximum(np.linalg.norm(columns[:, 3:], axis=1, keepdims=True), 1e-12)
+    return columns[:, :3], normals

@@ -1,0 +1,97 @@
+"""Saving and loading neural head models as safetensors, and the shipped weights' manifest.
+
+A weights file holds every parameter and buffer of :class:`~cliphead.heads.neural.NeuralHeadModel`
+(the latent distribution and the named expression codes included) and, in its safetensors
+metadata, the model configuration and the expression names, so it loads without any other file.
+Tensors are stored as float16 unless ``dtype`` says otherwise (the shipped file is checked to fit
+its held-out fitting figures in fp16 exactly as in fp32; see the issue note).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from cliphead.assets import AssetNotFoundError
+from cliphead.files import atomic_path
+from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+#: The embedded default head model shipped with the package.
+DEFAULT_HEAD_WEIGHTS = WEIGHTS_DIR / "neural_head.safetensors"
+MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
+#: Largest weights file the project ships (bytes).
+MAX_WEIGHTS_BYTES = 16 * 1024 * 1024
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_head_model(model: NeuralHeadModel, path: Path, dtype: torch.dtype = torch.float16) -> Path:
+    """Write ``model`` to ``path`` (safetensors); refuses to write a file over 16 MB."""
+    tensors = {name: tensor.detach().to(dtype).contiguous() for name, tensor in model.state_dict().items()}
+    metadata = {
+        "format": "cliphead-neural-head-1",
+        "config": json.dumps(model.config.to_dict()),
+        "expression_names": json.dumps(list(model.expression_names)),
+    }
+    with atomic_path(path) as temporary:
+        save_file(tensors, temporary, metadata=metadata)
+        size = temporary.stat().st_size
+        if size > MAX_WEIGHTS_BYTES:
+            raise ValueError(f"{path.name} would be {size / 2**20:.1f} MB, over the 16 MB limit of a shipped file.")
+    return Path(path)
+
+
+def load_head_model(path: Path | None = None) -> NeuralHeadModel:
+    """The model in ``path`` (default: the shipped embedded model), in float32 and eval mode."""
+    path = Path(path) if path is not None else DEFAULT_HEAD_WEIGHTS
+    if not path.is_file():
+        raise AssetNotFoundError(
+            f"No head model weights at {path}. The embedded default ships with the package "
+            "(reinstall it, or regenerate it with `cliphead train head-model --install`)."
+        )
+    try:
+        tensors = load_file(path)
+        with safe_open(path, framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        config = NeuralHeadConfig(**json.loads(metadata["config"]))
+        names = tuple(json.loads(metadata["expression_names"]))
+    except (SafetensorError, KeyError, json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"{path} is not a cliphead head model ({error}); regenerate it or pass another file.") from error
+    model = NeuralHeadModel(config, names)
+    model.identity_codes = torch.zeros_like(tensors["identity_codes"], dtype=torch.float32)
+    model.load_state_dict({name: tensor.float() for name, tensor in tensors.items()})
+    return model.eval()
+
+
+def write_manifest_entry(path: Path, command: str, description: str) -> dict:
+    """Record a shipped weights file (size, sha256, the command that produced it) in the manifest."""
+    entries = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+    entry = {
+        "sha256": sha256_of(path),
+        "bytes": path.stat().st_size,
+        "command": command,
+        "description": description,
+    }
+    entries[path.name] = entry
+    with atomic_path(MANIFEST) as temporary:
+        temporary.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    return entry
+
+
+def verify_manifest() -> dict[str, bool]:
+    """Whether every file listed in the manifest is present with its recorded sha256."""
+    entries = json.loads(MANIFEST.read_text())
+    return {name: (WEIGHTS_DIR / name).is_file() and sha256_of(WEIGHTS_DIR / name) == e["sha256"]
+            for name, e in entries.items()}
