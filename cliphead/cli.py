@@ -102,8 +102,13 @@ def _ict_sample(args: argparse.Namespace, label: str):
     if args.remesh:
         closed = watertight_skin(skin)
         head = Head(*remesh_head(closed.vertices, closed.faces, args.remesh), skin.landmarks)
-    metadata = {"backend": "ict", "seed": args.seed, "expression": label, "strength": args.strength,
-                "remesh": args.remesh}
+    metadata = {
+        "backend": "ict",
+        "seed": args.seed,
+        "expression": label,
+        "strength": args.strength,
+        "remesh": args.remesh,
+    }
     return head, metadata
 
 
@@ -151,8 +156,14 @@ def cmd_head_fit(args: argparse.Namespace) -> None:
     seconds = identity.seconds
     expression = None
     if args.neutral:
-        expression = fit_expression(model, points, identity.code, canonical.vertices,
-                                    FitSettings(iterations=args.iterations, points_per_step=4096), progress=True)
+        expression = fit_expression(
+            model,
+            points,
+            identity.code,
+            canonical.vertices,
+            FitSettings(iterations=args.iterations, points_per_step=4096),
+            progress=True,
+        )
         head, _ = neural_head(model, identity.code, expression.code, canonical=canonical)
         seconds += expression.seconds
     mesh_path, landmark_path = write_head(out / "fit.obj", head, {"backend": "neural", "fitted_to": args.points})
@@ -173,8 +184,10 @@ def cmd_head_fit(args: argparse.Namespace) -> None:
     write_json(out / "fit.json", payload | codes)
     summary = f"fitted {len(points)} points in {seconds:.1f} s; wrote {mesh_path}, {landmark_path}, {out / 'fit.json'}"
     if args.reference:
-        summary += (f"\nagainst {args.reference}: Chamfer-L1 {payload['chamfer_l1_mm']:.3f} mm, "
-                    f"F-score@1mm {payload['f_score_1mm']:.3f}, normal consistency {payload['normal_consistency']:.3f}")
+        summary += (
+            f"\nagainst {args.reference}: Chamfer-L1 {payload['chamfer_l1_mm']:.3f} mm, "
+            f"F-score@1mm {payload['f_score_1mm']:.3f}, normal consistency {payload['normal_consistency']:.3f}"
+        )
     emit(summary, payload | {"z_id_norm": float(np.linalg.norm(codes["z_id"]))})
 
 
@@ -212,7 +225,8 @@ def cmd_train_head_model(args: argparse.Namespace) -> None:
         shutil.copyfile(weights, DEFAULT_HEAD_WEIGHTS)
         shutil.copyfile(out / "history.csv", DEFAULT_HEAD_WEIGHTS.with_suffix(".history.csv"))
         entry = write_manifest_entry(
-            DEFAULT_HEAD_WEIGHTS, "cliphead train head-model --install",
+            DEFAULT_HEAD_WEIGHTS,
+            "cliphead train head-model --install",
             "neural head model (NPHM-style tri-plane identity SDF + expression deformation + landmarks), fp16",
         )
         payload |= {"installed": str(DEFAULT_HEAD_WEIGHTS), "sha256": entry["sha256"]}
@@ -348,8 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-mesh by marching cubes on a RES grid and crop at the neck plane, like an NPHM "
         "mesh (160 gives ~40k vertices, 176 ~50k); default: the ICT skin itself",
     )
-    sample.add_argument("--backend", choices=("ict", "neural"), default="ict",
-                        help="ict: the linear ICT-FaceKit model (default); neural: the neural head model")
+    sample.add_argument(
+        "--backend",
+        choices=("ict", "neural"),
+        default="ict",
+        help="ict: the linear ICT-FaceKit model (default); neural: the neural head model",
+    )
     sample.add_argument("--res", type=int, default=256, help="neural: marching-cubes grid resolution (default 256)")
     sample.add_argument("--weights", help="neural: a head model .safetensors (default: the embedded model)")
     sample.add_argument("--out", required=True, help="output mesh path (.obj)")

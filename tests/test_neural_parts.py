@@ -16,8 +16,17 @@ from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel, sample_trip
 from cliphead.heads.scans import QUICK_SCANS, SOLID_FLOOR_Y, load_scans
 from cliphead.heads.surfaces import watertight_skin
 
-TINY = NeuralHeadConfig(identity_dim=8, expression_dim=4, channels=4, detail_resolution=16, basis_resolution=8,
-                        hidden=16, deformation_resolution=16, deformation_hidden=16, identity_projection=4)
+TINY = NeuralHeadConfig(
+    identity_dim=8,
+    expression_dim=4,
+    channels=4,
+    detail_resolution=16,
+    basis_resolution=8,
+    hidden=16,
+    deformation_resolution=16,
+    deformation_hidden=16,
+    identity_projection=4,
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +68,9 @@ def test_scan_sets_are_deterministic_and_hold_out_unseen_people(ict_model, quick
     train, held_out = quick_scans.identity_weights, quick_scans.held_out_identity_weights
     assert np.abs(train[:, None] - held_out[None]).max(-1).min() > 0.5
     # Held-out people and blends come from their own seed streams: a bigger set holds the same ones first.
-    bigger = dataclasses.replace(QUICK_SCANS, identities=13, held_out_identities=3, surface_points=200,
-                                 near_points=200, volume_points=100)
+    bigger = dataclasses.replace(
+        QUICK_SCANS, identities=13, held_out_identities=3, surface_points=200, near_points=200, volume_points=100
+    )
     assert bigger.key() != QUICK_SCANS.key()
     other = load_scans(ict_model, bigger)
     assert np.array_equal(other.held_out_identity_weights[:2], held_out)

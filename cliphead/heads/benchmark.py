@@ -54,6 +54,7 @@ def format_extraction_benchmark(result: dict) -> str:
         f"  dense grid       {result['dense_queries']:>10,d} queries  {result['dense_seconds']:7.3f} s  (baseline)\n"
         f"  coarse-to-fine   {result['queries']:>10,d} queries  {result['seconds']:7.3f} s  "
         f"({result['query_ratio']:.1f}× fewer queries, {result['speedup']:.1f}× faster)\n"
-        f"  same mesh: {result['n_vertices']} vertices, largest vertex difference {result['mesh_difference_cm']:.2e} cm\n"
+        f"  same mesh: {result['n_vertices']} vertices, "
+        f"largest vertex difference {result['mesh_difference_cm']:.2e} cm\n"
         f"  target ≤ {result['target_seconds']} s: {'met' if result['meets_target'] else 'NOT met'}"
     )

@@ -68,7 +68,9 @@ def load_head_model(path: Path | None = None) -> NeuralHeadModel:
         config = NeuralHeadConfig(**json.loads(metadata["config"]))
         names = tuple(json.loads(metadata["expression_names"]))
     except (SafetensorError, KeyError, json.JSONDecodeError, TypeError) as error:
-        raise ValueError(f"{path} is not a cliphead head model ({error}); regenerate it or pass another file.") from error
+        raise ValueError(
+            f"{path} is not a cliphead head model ({error}); regenerate it or pass another file."
+        ) from error
     model = NeuralHeadModel(config, names)
     model.identity_codes = torch.zeros_like(tensors["identity_codes"], dtype=torch.float32)
     model.load_state_dict({name: tensor.float() for name, tensor in tensors.items()})
@@ -93,5 +95,7 @@ def write_manifest_entry(path: Path, command: str, description: str) -> dict:
 def verify_manifest() -> dict[str, bool]:
     """Whether every file listed in the manifest is present with its recorded sha256."""
     entries = json.loads(MANIFEST.read_text())
-    return {name: (WEIGHTS_DIR / name).is_file() and sha256_of(WEIGHTS_DIR / name) == e["sha256"]
-            for name, e in entries.items()}
+    return {
+        name: (WEIGHTS_DIR / name).is_file() and sha256_of(WEIGHTS_DIR / name) == e["sha256"]
+        for name, e in entries.items()
+    }

@@ -110,14 +110,18 @@ def run_fitting_study(
             for name, modes in (("ict_20", LINEAR_BASELINE_MODES), ("ict_100", len(identity))):
                 target_skin = scans.skin_vertices(identity, expression)
                 expression_modes = None if expression is None else scans.skin_expression_modes
-                _, fitted = fit_linear(target_skin, scans.skin_neutral, scans.skin_identity_modes[:modes], expression_modes)
+                _, fitted = fit_linear(
+                    target_skin, scans.skin_neutral, scans.skin_identity_modes[:modes], expression_modes
+                )
                 fits[name] = (*crop_below(*_recap(scans, fitted), NECK_PLANE_Y), 0.0)
             for name, (vertices, faces, seconds) in fits.items():
                 predicted = sample_surface(vertices, faces, settings.metric_points, seed=index + 1)
                 by_region = surface_metrics_by_region(predicted, target, {"whole_head": None, "face": region})
                 for region_name, metrics in by_region.items():
-                    rows.append({"scan": index, "task": task, "model": name, "region": region_name,
-                                 "fit_seconds": seconds} | metrics)
+                    rows.append(
+                        {"scan": index, "task": task, "model": name, "region": region_name, "fit_seconds": seconds}
+                        | metrics
+                    )
     return pd.DataFrame(rows)
 
 

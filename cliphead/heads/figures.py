@@ -67,16 +67,24 @@ def head_grid_figure(
 def training_curves_figure(history: pd.DataFrame, path: Path, title: str) -> Path:
     """Loss terms over training: distances in mm on the left, unitless terms on the right."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
-    for name, label in (("surface", "surface |SDF|"), ("sdf", "SDF samples L1"), ("deformation", "deformation error"),
-                        ("landmarks", "landmark error")):
+    for name, label in (
+        ("surface", "surface |SDF|"),
+        ("sdf", "SDF samples L1"),
+        ("deformation", "deformation error"),
+        ("landmarks", "landmark error"),
+    ):
         left.plot(history["step"], 10 * history[name], label=label)
     left.set_yscale("log")
     left.set_ylabel("mm")
     left.set_xlabel("step")
     left.legend(fontsize=8)
     left.grid(alpha=0.3)
-    for name, label in (("normal", "1 − cos(normal)"), ("eikonal", "eikonal (‖∇‖ − 1)²"), ("still", "still penalty (cm)"),
-                        ("latent", "latent ‖z‖²")):
+    for name, label in (
+        ("normal", "1 − cos(normal)"),
+        ("eikonal", "eikonal (‖∇‖ − 1)²"),
+        ("still", "still penalty (cm)"),
+        ("latent", "latent ‖z‖²"),
+    ):
         right.plot(history["step"], history[name], label=label)
     right.set_yscale("log")
     right.set_xlabel("step")

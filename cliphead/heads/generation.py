@@ -67,7 +67,9 @@ def sdf_grid(model: ParametricHeadModel, z_id: torch.Tensor, resolution: int = 2
         return evaluate_coarse_to_fine(sdf, *box_bounds(), resolution, COARSE_RESOLUTION, LIPSCHITZ, QUERY_BATCH)
 
 
-def extract_canonical(model: ParametricHeadModel, z_id: torch.Tensor, resolution: int = 256, dense: bool = False) -> Extraction:
+def extract_canonical(
+    model: ParametricHeadModel, z_id: torch.Tensor, resolution: int = 256, dense: bool = False
+) -> Extraction:
     """Marching cubes of the identity's zero level set, cropped at ``y = NECK_PLANE_Y``."""
     start = time.perf_counter()
     grid = sdf_grid(model, z_id, resolution, dense)

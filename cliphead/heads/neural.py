@@ -93,7 +93,9 @@ def sample_triplane(planes: torch.Tensor, points: torch.Tensor, twice_differenti
     for dy in (0, 1):
         for dx in (0, 1):
             rows = base + (corner[..., 1] + dy) * resolution + corner[..., 0] + dx
-            weight = (fraction[..., 0] if dx else 1 - fraction[..., 0]) * (fraction[..., 1] if dy else 1 - fraction[..., 1])
+            weight = (fraction[..., 0] if dx else 1 - fraction[..., 0]) * (
+                fraction[..., 1] if dy else 1 - fraction[..., 1]
+            )
             features = features + flat[rows.reshape(-1)].view(3, batch, -1, channels) * weight.unsqueeze(-1)
     return features.sum(0)
 
@@ -106,7 +108,9 @@ class IdentitySDF(nn.Module):
         c = config
         self.config = config
         self.detail = nn.Parameter(1e-2 * torch.randn(3, c.channels, c.detail_resolution, c.detail_resolution))
-        self.basis = nn.Parameter(1e-2 * torch.randn(c.identity_dim + 1, 3, c.channels, c.basis_resolution, c.basis_resolution))
+        self.basis = nn.Parameter(
+            1e-2 * torch.randn(c.identity_dim + 1, 3, c.channels, c.basis_resolution, c.basis_resolution)
+        )
         self.features_in = nn.Linear(2 * c.channels, c.hidden)
         self.code_in = nn.Linear(c.identity_dim, c.hidden, bias=False)
         self.hidden = nn.Linear(c.hidden, c.hidden)
@@ -143,7 +147,9 @@ class ExpressionDeformation(nn.Module):
         super().__init__()
         c = config
         self.config = config
-        self.planes = nn.Parameter(1e-2 * torch.randn(3, c.channels, c.deformation_resolution, c.deformation_resolution))
+        self.planes = nn.Parameter(
+            1e-2 * torch.randn(3, c.channels, c.deformation_resolution, c.deformation_resolution)
+        )
         self.identity_projection = nn.Linear(c.identity_dim, c.identity_projection)
         self.mlp = nn.Sequential(
             nn.Linear(c.channels + c.identity_projection + c.expression_dim, c.deformation_hidden),
@@ -170,9 +176,7 @@ class LandmarkHead(nn.Module):
     def __init__(self, config: NeuralHeadConfig) -> None:
         super().__init__()
         self.linear = nn.Linear(config.identity_dim, 3 * N_LANDMARKS)
-        self.mlp = nn.Sequential(
-            nn.Linear(config.identity_dim, 128), nn.SiLU(), nn.Linear(128, 3 * N_LANDMARKS)
-        )
+        self.mlp = nn.Sequential(nn.Linear(config.identity_dim, 128), nn.SiLU(), nn.Linear(128, 3 * N_LANDMARKS))
         nn.init.zeros_(self.mlp[-1].weight)
 
     def forward(self, z_id: torch.Tensor) -> torch.Tensor:

@@ -63,8 +63,15 @@ class TrainingConfig:
     weights: LossWeights = field(default_factory=LossWeights)
 
 
-QUICK_TRAINING = TrainingConfig(steps=150, identities_per_step=4, surface_points=1024, sdf_points=1024,
-                                deformation_points=1024, checkpoint_every=50, log_every=10)
+QUICK_TRAINING = TrainingConfig(
+    steps=150,
+    identities_per_step=4,
+    surface_points=1024,
+    sdf_points=1024,
+    deformation_points=1024,
+    checkpoint_every=50,
+    log_every=10,
+)
 QUICK_MODEL = NeuralHeadConfig(detail_resolution=64, basis_resolution=16, deformation_resolution=64)
 
 
@@ -78,7 +85,9 @@ class AutoDecoder(torch.nn.Module):
         self.expression_codes = torch.nn.Parameter(code_std * torch.randn(n_expressions, model.config.expression_dim))
 
 
-def _losses(auto: AutoDecoder, scans: ScanSet, config: TrainingConfig, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+def _losses(
+    auto: AutoDecoder, scans: ScanSet, config: TrainingConfig, rng: np.random.Generator
+) -> dict[str, torch.Tensor]:
     model = auto.model
     batch = rng.choice(len(scans.identity_weights), size=config.identities_per_step, replace=False)
     z_id = auto.identity_codes[batch]
@@ -126,11 +135,13 @@ def _optimiser(auto: AutoDecoder, config: TrainingConfig) -> torch.optim.Optimiz
     planes = [auto.model.identity.detail, auto.model.identity.basis, auto.model.expression.planes]
     plane_ids = {id(p) for p in planes}
     networks = [p for p in auto.model.parameters() if id(p) not in plane_ids]
-    return torch.optim.Adam([
-        {"params": planes, "lr": config.plane_learning_rate},
-        {"params": networks, "lr": config.learning_rate},
-        {"params": [auto.identity_codes, auto.expression_codes], "lr": config.code_learning_rate},
-    ])
+    return torch.optim.Adam(
+        [
+            {"params": planes, "lr": config.plane_learning_rate},
+            {"params": networks, "lr": config.learning_rate},
+            {"params": [auto.identity_codes, auto.expression_codes], "lr": config.code_learning_rate},
+        ]
+    )
 
 
 def finalise(auto: AutoDecoder, expression_names: tuple[str, ...]) -> NeuralHeadModel:
@@ -179,8 +190,13 @@ def train_head_model(
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         history, start = state["history"], state["step"]
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc="training the head model",
-               disable=not progress)
+    bar = tqdm(
+        range(start, config.steps),
+        initial=start,
+        total=config.steps,
+        desc="training the head model",
+        disable=not progress,
+    )
     for step in bar:
         losses = _losses(auto, scans, config, rng)
         weights = asdict(config.weights)
@@ -195,12 +211,20 @@ def train_head_model(
             bar.set_postfix(surface_mm=f"{10 * row['surface']:.2f}", deform_mm=f"{10 * row['deformation']:.2f}")
         if (step + 1) % config.checkpoint_every == 0 or step == config.steps - 1:
             with atomic_path(checkpoint_path) as temporary:
-                torch.save({
-                    "config": asdict(config), "model_config": model_config.to_dict(), "auto": auto.state_dict(),
-                    "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-                    "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "history": history,
-                    "step": step + 1,
-                }, temporary)
+                torch.save(
+                    {
+                        "config": asdict(config),
+                        "model_config": model_config.to_dict(),
+                        "auto": auto.state_dict(),
+                        "optimiser": optimiser.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "rng": rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state(),
+                        "history": history,
+                        "step": step + 1,
+                    },
+                    temporary,
+                )
     history_frame = pd.DataFrame(history)
     with atomic_path(out_dir / "history.csv") as temporary:
         history_frame.to_csv(temporary, index=False)
