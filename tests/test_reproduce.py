@@ -58,3 +58,22 @@ def test_changed_numbers_lists_cells():
     before = {"t.csv": pd.DataFrame({"a": [1.0, 2.0]})}
     after = {"t.csv": pd.DataFrame({"a": [1.0, 2.5]}), "u.csv": pd.DataFrame({"b": [0]})}
     assert changed_numbers(before, after) == {"t.csv": ["row 1 a: 2 -> 2.5"], "u.csv": ["new file"]}
+
+
+def test_reproduce_00_quick(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "00", "--quick",
+               "--results-dir", str(results), "--figures-dir", str(figures)]
+    run = subprocess.run(command, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    table = pd.read_csv(results / "head_model_fitting.csv").set_index(["task", "region", "model"])
+    assert len(table) == 12 and (table["n_scans"] == 2).all()
+    # The oracle (the full linear model the scans come from) is exact up to the protocol's sampling noise.
+    oracle = table.loc[("identity", "whole_head", "ict_100")]
+    assert oracle.chamfer_l1_mm < 0.6 and oracle.normal_consistency > 0.99
+    assert table.loc[("identity", "whole_head", "ict_20")].chamfer_l1_mm > oracle.chamfer_l1_mm
+    neural = table.loc[("identity", "face", "neural")]
+    assert neural.f_score_5mm > 0.95 and neural.chamfer_l1_mm < 1.5
+    for name in ("head_model_training.png", "head_model_samples.png", "head_model_interpolation.png",
+                 "head_model_expression_transfer.png"):
+        assert min(Image.open(figures / name).size) > 200, name

@@ -25,6 +25,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 #: The embedded default head model shipped with the package.
 DEFAULT_HEAD_WEIGHTS = WEIGHTS_DIR / "neural_head.safetensors"
 MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
+FORMAT = "cliphead-neural-head-1"
 #: Largest weights file the project ships (bytes).
 MAX_WEIGHTS_BYTES = 16 * 1024 * 1024
 
@@ -40,11 +41,14 @@ def sha256_of(path: Path) -> str:
 def save_head_model(model: NeuralHeadModel, path: Path, dtype: torch.dtype = torch.float16) -> Path:
     """Write ``model`` to ``path`` (safetensors); refuses to write a file over 16 MB."""
     tensors = {name: tensor.detach().to(dtype).contiguous() for name, tensor in model.state_dict().items()}
-    metadata = {
-        "format": "cliphead-neural-head-1",
-        "config": json.dumps(model.config.to_dict()),
-        "expression_names": json.dumps(list(model.expression_names)),
+    description = {
+        "format": FORMAT,
+        "config": model.config.to_dict(),
+        "expression_names": list(model.expression_names),
     }
+    # One metadata key: safetensors stores the metadata as a hash map, so several keys come out in a
+    # random order and the same model would not give the same bytes (and sha256) twice.
+    metadata = {"cliphead": json.dumps(description, sort_keys=True)}
     with atomic_path(path) as temporary:
         save_file(tensors, temporary, metadata=metadata)
         size = temporary.stat().st_size
@@ -65,8 +69,11 @@ def load_head_model(path: Path | None = None) -> NeuralHeadModel:
         tensors = load_file(path)
         with safe_open(path, framework="pt") as handle:
             metadata = handle.metadata() or {}
-        config = NeuralHeadConfig(**json.loads(metadata["config"]))
-        names = tuple(json.loads(metadata["expression_names"]))
+        description = json.loads(metadata["cliphead"])
+        if description["format"] != FORMAT:
+            raise KeyError(f"format {description['format']!r}")
+        config = NeuralHeadConfig(**description["config"])
+        names = tuple(description["expression_names"])
     except (SafetensorError, KeyError, json.JSONDecodeError, TypeError) as error:
         raise ValueError(
             f"{path} is not a cliphead head model ({error}); regenerate it or pass another file."
