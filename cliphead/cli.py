@@ -161,7 +161,7 @@ def cmd_head_fit(args: argparse.Namespace) -> None:
             points,
             identity.code,
             canonical.vertices,
-            FitSettings(iterations=args.iterations, points_per_step=4096),
+            FitSettings(iterations=args.iterations),
             progress=True,
         )
         head, _ = neural_head(model, identity.code, expression.code, canonical=canonical)

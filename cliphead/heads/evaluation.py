@@ -52,15 +52,15 @@ class StudySettings:
     metric_points: int = FULL_PROTOCOL_POINTS
     resolution: int = 256
     identity_fit: FitSettings = field(default_factory=FitSettings)
-    expression_fit: FitSettings = field(default_factory=lambda: FitSettings(iterations=200, points_per_step=4096))
+    expression_fit: FitSettings = field(default_factory=lambda: FitSettings(iterations=200))
 
 
 QUICK_STUDY = StudySettings(
     identities=2,
-    metric_points=100_000,
+    metric_points=250_000,
     resolution=128,
     identity_fit=FitSettings(iterations=60),
-    expression_fit=FitSettings(iterations=40, points_per_step=2048),
+    expression_fit=FitSettings(iterations=60),
 )
 
 

@@ -85,7 +85,8 @@ def training_curves_figure(history: pd.DataFrame, path: Path, title: str) -> Pat
         ("still", "still penalty (cm)"),
         ("latent", "latent ‖z‖²"),
     ):
-        right.plot(history["step"], history[name], label=label)
+        logged = history[history[name] > 0]  # the first steps' zeros (no deformation yet) have no logarithm
+        right.plot(logged["step"], logged[name], label=label)
     right.set_yscale("log")
     right.set_xlabel("step")
     right.legend(fontsize=8)

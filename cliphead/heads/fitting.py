@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from cliphead.heads.generation import ParametricHeadModel
@@ -34,10 +35,10 @@ class FitResult:
 @dataclass(frozen=True)
 class FitSettings:
     iterations: int = 300
-    learning_rate: float = 0.02
+    learning_rate: float = 0.05  # times the mean latent std
     points_per_step: int = 8192
     normal_weight: float = 0.1
-    prior_weight: float = 1e-3
+    prior_weight: float = 1e-5
     seed: int = 0
 
 
@@ -80,10 +81,18 @@ def fit_identity(
     return result
 
 
-def chamfer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Two-sided mean nearest-neighbour distance between point sets (N, 3) and (M, 3)."""
-    distances = torch.cdist(a, b)
-    return 0.5 * (distances.min(1).values.mean() + distances.min(0).values.mean())
+def chamfer(moved: torch.Tensor, target: torch.Tensor, target_tree: cKDTree, target_subset: torch.Tensor) -> torch.Tensor:
+    """Two-sided mean nearest-neighbour distance, differentiable in ``moved`` (N, 3).
+
+    Nearest neighbours are found by k-d trees (without gradient): every moved point against the
+    whole ``target`` cloud, and the ``target_subset`` indices against the moved points.
+    """
+    moved_points = moved.detach().numpy()
+    forward = target_tree.query(moved_points, workers=-1)[1]
+    backward = cKDTree(moved_points).query(target[target_subset].numpy(), workers=-1)[1]
+    to_target = (moved - target[forward]).norm(dim=-1).mean()
+    to_moved = (moved[backward] - target[target_subset]).norm(dim=-1).mean()
+    return 0.5 * (to_target + to_moved)
 
 
 def fit_expression(
@@ -91,13 +100,14 @@ def fit_expression(
     points: np.ndarray,
     z_id: torch.Tensor,
     canonical_vertices: np.ndarray,
-    settings: FitSettings = FitSettings(iterations=200, points_per_step=4096),
+    settings: FitSettings = FitSettings(iterations=200),
     progress: bool = False,
 ) -> FitResult:
     """``z_exp`` of a posed scan (N, 3 points, cm) of the identity whose canonical mesh is given."""
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(settings.seed)
     target = torch.from_numpy(np.asarray(points, dtype=np.float32))
+    target_tree = cKDTree(target.numpy())
     canonical = torch.from_numpy(np.asarray(canonical_vertices, dtype=np.float32))
     mean, std = model.expression_latent_mean.detach(), model.expression_latent_std.detach()
     code = mean.clone().requires_grad_(True)
@@ -105,7 +115,7 @@ def fit_expression(
     result = FitResult(code)
     for _ in tqdm(range(settings.iterations), desc="fitting the expression", disable=not progress):
         moved = model.deform(canonical[_subset(canonical, settings.points_per_step, generator)], z_id, code)
-        loss = chamfer(moved, target[_subset(target, settings.points_per_step, generator)])
+        loss = chamfer(moved, target, target_tree, _subset(target, settings.points_per_step, generator))
         loss = loss + settings.prior_weight * ((code - mean) / std).pow(2).sum()
         optimiser.zero_grad()
         loss.backward()
