@@ -3,8 +3,9 @@
 A weights file holds every parameter and buffer of :class:`~cliphead.heads.neural.NeuralHeadModel`
 (the latent distribution and the named expression codes included) and, in its safetensors
 metadata, the model configuration and the expression names, so it loads without any other file.
-Tensors are stored as float16 unless ``dtype`` says otherwise (the shipped file is checked to fit
-its held-out fitting figures in fp16 exactly as in fp32; see the issue note).
+Tensors are stored as float16 unless ``dtype`` says otherwise: on the shipped model's training
+surfaces fp16 moves the SDF by 0.001 mm on average (0.006 mm at most), against a 0.24 mm mean
+surface error of the fp32 model itself.
 """
 
 from __future__ import annotations

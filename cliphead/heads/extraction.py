@@ -4,9 +4,11 @@ Extracting an NPHM-style head (CLIP-Head eq. 1: SDF queries + marching cubes) on
 costs 16.7M decoder queries, almost all of them far from the surface where only the sign matters.
 Here the SDF is evaluated on a coarse grid first; at each of the following levels the grid is
 doubled, every node gets the trilinear interpolation of the level above, and only the nodes of
-cells that may hold the surface are queried exactly. A cell may hold the surface when the smallest
-|SDF| at its corners is below its diagonal (an SDF changes by at most the distance travelled;
-``lipschitz`` > 1 widens the band for learned SDFs that are only approximately distances).
+cells that may hold the surface are queried exactly. A cell may hold the surface only when the
+smallest |SDF| at its corners is below half its diagonal: every point of a cube lies within half a
+diagonal of its nearest corner, and an SDF changes by at most the distance travelled (``lipschitz``
+> 1 widens the band for learned SDFs that are only approximately distances). A cell left out has
+corners of one sign, so the interpolated values inside it keep that sign for marching cubes.
 Marching cubes then sees exact values wherever the surface passes.
 """
 
@@ -50,7 +52,7 @@ def _upsample(coarse: np.ndarray) -> np.ndarray:
     return fine
 
 
-def _near_surface_nodes(values: np.ndarray, cell_diagonal: float) -> np.ndarray:
+def _near_surface_nodes(values: np.ndarray, reach: float) -> np.ndarray:
     """Nodes of the fine grid (2n - 1) that lie in coarse cells which may hold the surface."""
     corner_min = np.abs(values)
     for axis in range(3):  # smallest |SDF| over each cell's 8 corners
@@ -58,7 +60,7 @@ def _near_surface_nodes(values: np.ndarray, cell_diagonal: float) -> np.ndarray:
             np.take(corner_min, range(corner_min.shape[axis] - 1), axis),
             np.take(corner_min, range(1, corner_min.shape[axis]), axis),
         )
-    near_cells = corner_min < cell_diagonal
+    near_cells = corner_min < reach
     fine_shape = tuple(2 * s - 1 for s in values.shape)
     marked = np.zeros(fine_shape, dtype=bool)
     marked[1::2, 1::2, 1::2] = near_cells  # cell centres, then grown to the cells' 27 nodes
@@ -93,7 +95,7 @@ def evaluate_coarse_to_fine(
     queried = np.ones(values.shape, dtype=bool)
     queries = values.size
     for _ in range(levels):
-        near = _near_surface_nodes(values, lipschitz * np.sqrt(3) * step)
+        near = _near_surface_nodes(values, 0.5 * lipschitz * np.sqrt(3) * step)
         step /= 2
         values = _upsample(values)
         previously = queried
