@@ -130,6 +130,9 @@ def _neural_sample(args: argparse.Namespace, label: str):
         "sdf_queries": extraction.grid.queries,
         "dense_queries": extraction.grid.dense_queries,
         "extraction_seconds": round(extraction.seconds, 3),
+        "removed_components": extraction.removed_components,
+        "removed_faces": extraction.removed_faces,
+        "capped_loops": extraction.capped_loops,
         **head_validity(head.vertices, head.faces),
     }
     return head, metadata

@@ -21,7 +21,7 @@ from cliphead.heads.extraction import GridSDF, evaluate_coarse_to_fine, extract_
 from cliphead.heads.remesh import NECK_PLANE_Y, crop_below
 from cliphead.heads.scans import box_bounds
 from cliphead.heads.surfaces import Head
-from cliphead.meshes import boundary_loops, vertex_components
+from cliphead.meshes import boundary_loops, cap_loops, remove_unreferenced, vertex_components
 
 #: Band widening for a learned SDF, which is a distance only approximately (see extraction.py).
 LIPSCHITZ = 1.5
@@ -50,6 +50,20 @@ class Extraction:
     faces: np.ndarray
     grid: GridSDF
     seconds: float
+    removed_components: int = 0
+    removed_faces: int = 0
+    capped_loops: int = 0
+
+
+def largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The connected component with most faces; returns it with the number of components and faces dropped."""
+    if len(faces) == 0:
+        return vertices, faces, 0, 0
+    face_labels = vertex_components(len(vertices), faces)[faces[:, 0]]
+    labels, counts = np.unique(face_labels, return_counts=True)
+    keep = face_labels == labels[np.argmax(counts)]
+    kept_vertices, kept_faces, _ = remove_unreferenced(vertices, faces[keep])
+    return kept_vertices, kept_faces, len(labels) - 1, int((~keep).sum())
 
 
 def sdf_grid(model: ParametricHeadModel, z_id: torch.Tensor, resolution: int = 256, dense: bool = False) -> GridSDF:
@@ -70,11 +84,15 @@ def sdf_grid(model: ParametricHeadModel, z_id: torch.Tensor, resolution: int = 2
 def extract_canonical(
     model: ParametricHeadModel, z_id: torch.Tensor, resolution: int = 256, dense: bool = False
 ) -> Extraction:
-    """Marching cubes of the identity's zero level set, cropped at ``y = NECK_PLANE_Y``."""
+    """Marching cubes of the identity's zero level set, cropped at ``y = NECK_PLANE_Y``, largest component."""
     start = time.perf_counter()
     grid = sdf_grid(model, z_id, resolution, dense)
-    vertices, faces = crop_below(*extract_mesh(grid), NECK_PLANE_Y)
-    return Extraction(vertices, faces, grid, time.perf_counter() - start)
+    vertices, faces, removed, removed_faces = largest_component(*crop_below(*extract_mesh(grid), NECK_PLANE_Y))
+    loops = sorted(boundary_loops(faces), key=len) if len(faces) else []
+    if len(loops) > 1:  # the neck is the longest loop; close the slivers' loops
+        vertices, faces = cap_loops(vertices, faces, loops[:-1])
+    capped = max(len(loops) - 1, 0)
+    return Extraction(vertices, faces, grid, time.perf_counter() - start, removed, removed_faces, capped)
 
 
 def neural_head(
