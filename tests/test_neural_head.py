@@ -100,7 +100,7 @@ def test_fitting_a_held_out_identity_beats_the_mean_code(model, quick_scans):
     before, after = metrics(model.latent_mean), metrics(fitted.code)
     assert fitted.losses[-1] < 0.5 * fitted.losses[0]
     assert after["whole"]["chamfer_l1_mm"] < 0.7 * before["whole"]["chamfer_l1_mm"]
-    assert after["face"]["f_score_1mm"] > 0.8, after["face"]
+    assert after["face"]["f_score_1mm"] > 0.6 and after["face"]["chamfer_l1_mm"] < 1.2, after["face"]  # 200k-point protocol
 
 
 def test_cli_samples_a_neural_head_with_landmarks(tmp_path):
