@@ -107,9 +107,9 @@ def run_fitting_study(
                 )
                 head, _ = neural_head(model, identity_fit.code, expression_fit.code, canonical=canonical)
                 fits["neural"] = (head.vertices, head.faces, identity_fit.seconds + expression_fit.seconds)
+            target_skin = scans.skin_vertices(identity, expression)
+            expression_modes = None if expression is None else scans.skin_expression_modes
             for name, modes in (("ict_20", LINEAR_BASELINE_MODES), ("ict_100", len(identity))):
-                target_skin = scans.skin_vertices(identity, expression)
-                expression_modes = None if expression is None else scans.skin_expression_modes
                 _, fitted = fit_linear(
                     target_skin, scans.skin_neutral, scans.skin_identity_modes[:modes], expression_modes
                 )

@@ -15,7 +15,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,8 +29,8 @@ from cliphead.heads.generation import ParametricHeadModel
 @dataclass
 class FitResult:
     code: torch.Tensor
-    losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+    losses: list[float]
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,29 @@ def _subset(points: torch.Tensor, n: int, generator: torch.Generator) -> torch.T
     return torch.randint(len(points), (min(n, len(points)),), generator=generator)
 
 
+def _optimise_code(
+    data_loss: Callable[[torch.Tensor], torch.Tensor],
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    settings: FitSettings,
+    description: str,
+    progress: bool,
+) -> FitResult:
+    """Adam on one latent code from the distribution's mean: ``data_loss(code)`` plus the Gaussian prior."""
+    start = time.perf_counter()
+    mean, std = mean.detach(), std.detach()
+    code = mean.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([code], lr=settings.learning_rate * float(std.mean()))
+    losses = []
+    for _ in tqdm(range(settings.iterations), desc=description, disable=not progress):
+        loss = data_loss(code) + settings.prior_weight * ((code - mean) / std).pow(2).sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss.detach()))
+    return FitResult(code.detach(), losses, time.perf_counter() - start)
+
+
 def fit_identity(
     model: ParametricHeadModel,
     points: np.ndarray,
@@ -54,15 +78,11 @@ def fit_identity(
     progress: bool = False,
 ) -> FitResult:
     """``z_id`` of a neutral scan given as (N, 3) points in cm (ICT frame), with optional normals."""
-    start = time.perf_counter()
     generator = torch.Generator().manual_seed(settings.seed)
     target = torch.from_numpy(np.asarray(points, dtype=np.float32))
     target_normals = None if normals is None else torch.from_numpy(np.asarray(normals, dtype=np.float32))
-    mean, std = model.latent_mean.detach(), model.latent_std.detach()
-    code = mean.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([code], lr=settings.learning_rate * float(std.mean()))
-    result = FitResult(code)
-    for _ in tqdm(range(settings.iterations), desc="fitting the identity", disable=not progress):
+
+    def data_loss(code: torch.Tensor) -> torch.Tensor:
         chosen = _subset(target, settings.points_per_step, generator)
         batch = target[chosen].requires_grad_(target_normals is not None)
         sdf = model.sdf_field(code)(batch)
@@ -71,17 +91,14 @@ def fit_identity(
             gradient = torch.autograd.grad(sdf.sum(), batch, create_graph=True)[0]
             cosine = torch.nn.functional.cosine_similarity(gradient, target_normals[chosen], dim=-1)
             loss = loss + settings.normal_weight * (1 - cosine).mean()
-        loss = loss + settings.prior_weight * ((code - mean) / std).pow(2).sum()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        result.losses.append(float(loss.detach()))
-    result.code = code.detach()
-    result.seconds = time.perf_counter() - start
-    return result
+        return loss
+
+    return _optimise_code(data_loss, model.latent_mean, model.latent_std, settings, "fitting the identity", progress)
 
 
-def chamfer(moved: torch.Tensor, target: torch.Tensor, target_tree: cKDTree, target_subset: torch.Tensor) -> torch.Tensor:
+def chamfer(
+    moved: torch.Tensor, target: torch.Tensor, target_tree: cKDTree, target_subset: torch.Tensor
+) -> torch.Tensor:
     """Two-sided mean nearest-neighbour distance, differentiable in ``moved`` (N, 3).
 
     Nearest neighbours are found by k-d trees (without gradient): every moved point against the
@@ -104,26 +121,23 @@ def fit_expression(
     progress: bool = False,
 ) -> FitResult:
     """``z_exp`` of a posed scan (N, 3 points, cm) of the identity whose canonical mesh is given."""
-    start = time.perf_counter()
     generator = torch.Generator().manual_seed(settings.seed)
     target = torch.from_numpy(np.asarray(points, dtype=np.float32))
     target_tree = cKDTree(target.numpy())
     canonical = torch.from_numpy(np.asarray(canonical_vertices, dtype=np.float32))
-    mean, std = model.expression_latent_mean.detach(), model.expression_latent_std.detach()
-    code = mean.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([code], lr=settings.learning_rate * float(std.mean()))
-    result = FitResult(code)
-    for _ in tqdm(range(settings.iterations), desc="fitting the expression", disable=not progress):
+
+    def data_loss(code: torch.Tensor) -> torch.Tensor:
         moved = model.deform(canonical[_subset(canonical, settings.points_per_step, generator)], z_id, code)
-        loss = chamfer(moved, target, target_tree, _subset(target, settings.points_per_step, generator))
-        loss = loss + settings.prior_weight * ((code - mean) / std).pow(2).sum()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        result.losses.append(float(loss.detach()))
-    result.code = code.detach()
-    result.seconds = time.perf_counter() - start
-    return result
+        return chamfer(moved, target, target_tree, _subset(target, settings.points_per_step, generator))
+
+    return _optimise_code(
+        data_loss,
+        model.expression_latent_mean,
+        model.expression_latent_std,
+        settings,
+        "fitting the expression",
+        progress,
+    )
 
 
 def fit_linear(
