@@ -23,6 +23,10 @@ EXAMPLES = """examples:
   cliphead uv align out/head.obj --out out/uv
   cliphead render out/uv/mesh.obj --texture out/uv/uv_normal.png --kind textured --out out/views
   cliphead bench uv
+  cliphead appearance sample --seed 4 --out out/appearance
+  cliphead clip score out/appearance/preview.png --prompt "a face with red hair"
+  cliphead train clip --quick
+  cliphead bench clip
   cliphead reproduce --only 03 --quick
 """
 
@@ -199,10 +203,11 @@ def cmd_train_head_model(args: argparse.Namespace) -> None:
 
     import torch
 
-    from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS, save_head_model, write_manifest_entry
+    from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS, save_head_model
     from cliphead.heads.ict import load_ict_model
     from cliphead.heads.scans import QUICK_SCANS, ScanConfig, load_scans
     from cliphead.heads.training import QUICK_MODEL, QUICK_TRAINING, TrainingConfig, train_head_model
+    from cliphead.weights.manifest import write_manifest_entry
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     out = Path(args.out or ("runs/head-model-quick" if args.quick else "runs/head-model"))
@@ -234,6 +239,75 @@ def cmd_train_head_model(args: argparse.Namespace) -> None:
         )
         payload |= {"installed": str(DEFAULT_HEAD_WEIGHTS), "sha256": entry["sha256"]}
     emit(f"trained the head model in {payload['seconds']:.0f} s; wrote {weights}", payload)
+
+
+def cmd_appearance_sample(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from cliphead.appearance.sampling import write_appearance_sample
+
+    overrides = _json_argument(args.attributes) if args.attributes else {}
+    payload = write_appearance_sample(
+        args.seed, overrides, Path(args.out), args.size, args.captions, preview=not args.no_preview, force=args.force
+    )
+    summary = "\n".join(f"  {line}" for line in np.atleast_1d(payload.pop("caption_examples")))
+    emit(f"wrote {payload['texture']} and its record; captions:\n{summary}", payload)
+
+
+def _json_argument(text: str) -> dict:
+    """A JSON object given inline or as a path to a .json file."""
+    source = Path(text)
+    raw = source.read_text() if text.strip().endswith(".json") and source.is_file() else text
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--attributes is neither a JSON object nor a path to a .json file: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError("--attributes must be a JSON object, e.g. '{\"hair_colour\": \"red\"}'")
+    return value
+
+
+def cmd_clip_score(args: argparse.Namespace) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from cliphead.clip.registry import build_encoder
+    from cliphead.clip.score import clip_scores
+
+    images = []
+    for path in args.images:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no image at {path}")
+        images.append(np.asarray(Image.open(path).convert("RGB")))
+    encoder = build_encoder(args.encoder)
+    scores = clip_scores(encoder, args.prompt, images)
+    lines = [f"  {score:+.4f}  {path}" for path, score in zip(args.images, scores)]
+    payload = {
+        "encoder": encoder.name,
+        "prompt": args.prompt,
+        "images": list(args.images),
+        "scores": [round(float(s), 6) for s in scores],
+        "mean": round(float(np.mean(scores)), 6),
+    }
+    emit(f"CLIP score ({encoder.name}) of {args.prompt!r}:\n" + "\n".join(lines), payload)
+
+
+def cmd_train_clip(args: argparse.Namespace) -> None:
+    import torch
+
+    from cliphead.clip.install import train_and_save_clip
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    out = Path(args.out or ("runs/clip-quick" if args.quick else "runs/clip"))
+    payload = train_and_save_clip(out, quick=args.quick, install=args.install)
+    emit(f"trained the lit-minilm image tower in {payload['seconds']:.0f} s; wrote {payload['weights']}", payload)
+
+
+def cmd_bench_clip(args: argparse.Namespace) -> None:
+    from cliphead.clip.benchmark import benchmark_clip, format_clip_benchmark
+
+    result = benchmark_clip(args.encoder)
+    emit(format_clip_benchmark(result), result)
 
 
 def cmd_bench_extract(args: argparse.Namespace) -> None:
@@ -412,6 +486,57 @@ def build_parser() -> argparse.ArgumentParser:
     head_model.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     head_model.set_defaults(run=cmd_train_head_model)
 
+    clip_model = train_commands.add_parser(
+        "clip",
+        help="train the lit-minilm image tower on renders of textured synthetic heads (resumable; --quick)",
+        description="Builds (or loads from the cache) the head bank and the training and evaluation render "
+        "sets, embeds their captions with the locked MiniLM text tower, trains the image tower contrastively "
+        "(LiT) with checkpoints into --out (rerunning resumes) and writes OUT/lit_minilm_image.safetensors, "
+        "OUT/history.csv and OUT/eval.csv (zero-shot accuracy per attribute, retrieval, paraphrases). "
+        "--install ships the weights as the embedded default and records their sha256 in the manifest.",
+    )
+    clip_model.add_argument("--quick", action="store_true", help="8 heads, 384 renders, a tiny tower, 30 steps")
+    clip_model.add_argument("--out", help="run folder (default runs/clip, or runs/clip-quick)")
+    clip_model.add_argument("--install", action="store_true", help="ship the result as the embedded default")
+    clip_model.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    clip_model.set_defaults(run=cmd_train_clip)
+
+    appearance = commands.add_parser("appearance", help="the procedural appearance world: painted aligned-UV textures")
+    appearance_commands = appearance.add_subparsers(dest="action", required=True, metavar="ACTION")
+    appearance_sample = appearance_commands.add_parser(
+        "sample",
+        help="paint a texture from a random (or given) attribute record",
+        description="Samples an attribute record from --seed (fields in --attributes override it), paints its "
+        "aligned-UV texture and writes OUT/texture.png, OUT/attributes.json, OUT/captions.txt and, unless "
+        "--no-preview, OUT/preview.png (the texture on a head of the bank, three views).",
+        epilog="example: cliphead appearance sample --seed 4 "
+        '--attributes \'{"hair_colour": "red", "beard": "full beard"}\' --out out/appearance',
+    )
+    appearance_sample.add_argument("--seed", type=int, default=0, help="record and noise seed (default 0)")
+    appearance_sample.add_argument("--attributes", help="JSON object (inline or a .json path) of fields to fix")
+    appearance_sample.add_argument("--size", type=int, default=512, choices=(128, 256, 512), help="texture size")
+    appearance_sample.add_argument("--captions", type=int, default=10, help="captions to write (default 10)")
+    appearance_sample.add_argument("--no-preview", action="store_true", help="skip the rendered preview")
+    appearance_sample.add_argument("--out", required=True, help="output folder")
+    appearance_sample.add_argument("--force", action="store_true", help="overwrite an existing output folder")
+    appearance_sample.set_defaults(run=cmd_appearance_sample)
+
+    clip = commands.add_parser("clip", help="CLIP encoders: the CLIP score of images against a prompt")
+    clip_commands = clip.add_subparsers(dest="action", required=True, metavar="ACTION")
+    score = clip_commands.add_parser(
+        "score",
+        help="CLIP score (cosine of text and image embeddings, CLIP-Head §3) of each image",
+        description="Prints one CLIP score per image and their mean. Images of any size are centre-cropped "
+        "and resized to the encoder's input. --encoder takes lit-minilm (the embedded default), "
+        "lit-minilm:WEIGHTS (another image tower) or open_clip:ARCH/PRETRAINED (an open_clip tag, which needs "
+        "internet once, or a local checkpoint file; ARCH may be a model-config .json).",
+        epilog="example: cliphead clip score out/appearance/preview.png --prompt 'a face with red hair'",
+    )
+    score.add_argument("images", nargs="+", help="PNG/JPEG images (e.g. renders of a textured head)")
+    score.add_argument("--prompt", required=True, help="the text prompt")
+    score.add_argument("--encoder", default="lit-minilm", help="encoder spec (default lit-minilm)")
+    score.set_defaults(run=cmd_clip_score)
+
     render = commands.add_parser("render", help="render a mesh: normal map, shaded or textured views")
     render.add_argument("mesh", help="mesh file (OBJ/PLY/…; textured needs an OBJ with per-vertex vt)")
     render.add_argument("--texture", help="texture PNG for --kind textured")
@@ -480,6 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_extract.add_argument("--seed", type=int, default=0, help="identity seed")
     bench_extract.add_argument("--weights", help="a head model .safetensors (default: the embedded model)")
     bench_extract.set_defaults(run=cmd_bench_extract)
+    bench_clip = bench_commands.add_parser(
+        "clip", help="time texture painting (512²) and encoding 64 images / captions, against same-run baselines"
+    )
+    bench_clip.add_argument("--encoder", default="lit-minilm", help="encoder spec (default lit-minilm)")
+    bench_clip.set_defaults(run=cmd_bench_clip)
 
     reproduce = commands.add_parser("reproduce", help="run the notebooks headless and regenerate figures/ and results/")
     reproduce.add_argument("--quick", action="store_true", help="small settings (minutes on a CPU); writes under runs/")

@@ -1,4 +1,4 @@
-"""Saving and loading neural head models as safetensors, and the shipped weights' manifest.
+"""Saving and loading neural head models as safetensors.
 
 A weights file holds every parameter and buffer of :class:`~cliphead.heads.neural.NeuralHeadModel`
 (the latent distribution and the named expression codes included) and, in its safetensors
@@ -10,7 +10,6 @@ surface error of the fp32 model itself.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -21,22 +20,11 @@ from safetensors.torch import load_file, save_file
 from cliphead.assets import AssetNotFoundError
 from cliphead.files import atomic_path
 from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel
+from cliphead.weights.manifest import WEIGHTS_DIR, check_size
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 #: The embedded default head model shipped with the package.
 DEFAULT_HEAD_WEIGHTS = WEIGHTS_DIR / "neural_head.safetensors"
-MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
 FORMAT = "cliphead-neural-head-1"
-#: Largest weights file the project ships (bytes).
-MAX_WEIGHTS_BYTES = 16 * 1024 * 1024
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_head_model(model: NeuralHeadModel, path: Path, dtype: torch.dtype = torch.float16) -> Path:
@@ -52,9 +40,7 @@ def save_head_model(model: NeuralHeadModel, path: Path, dtype: torch.dtype = tor
     metadata = {"cliphead": json.dumps(description, sort_keys=True)}
     with atomic_path(path) as temporary:
         save_file(tensors, temporary, metadata=metadata)
-        size = temporary.stat().st_size
-        if size > MAX_WEIGHTS_BYTES:
-            raise ValueError(f"{path.name} would be {size / 2**20:.1f} MB, over the 16 MB limit of a shipped file.")
+        check_size(temporary)
     return Path(path)
 
 
@@ -83,27 +69,3 @@ def load_head_model(path: Path | None = None) -> NeuralHeadModel:
     model.identity_codes = torch.zeros_like(tensors["identity_codes"], dtype=torch.float32)
     model.load_state_dict({name: tensor.float() for name, tensor in tensors.items()})
     return model.eval()
-
-
-def write_manifest_entry(path: Path, command: str, description: str) -> dict:
-    """Record a shipped weights file (size, sha256, the command that produced it) in the manifest."""
-    entries = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
-    entry = {
-        "sha256": sha256_of(path),
-        "bytes": path.stat().st_size,
-        "command": command,
-        "description": description,
-    }
-    entries[path.name] = entry
-    with atomic_path(MANIFEST) as temporary:
-        temporary.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    return entry
-
-
-def verify_manifest() -> dict[str, bool]:
-    """Whether every file listed in the manifest is present with its recorded sha256."""
-    entries = json.loads(MANIFEST.read_text())
-    return {
-        name: (WEIGHTS_DIR / name).is_file() and sha256_of(WEIGHTS_DIR / name) == e["sha256"]
-        for name, e in entries.items()
-    }

@@ -168,10 +168,13 @@ def textured(
     shade: bool = True,
     background=(1.0, 1.0, 1.0),
     uv_faces: np.ndarray | None = None,
+    light_direction=None,
+    ambient: float = 0.25,
 ) -> np.ndarray:
     """The mesh with a UV texture (v up, OBJ convention), optionally multiplied by Lambert shading.
 
     ``uv`` is per vertex (N, 2), or per corner when ``uv_faces`` (F, 3) indexes it (seams).
+    ``light_direction`` is in camera space (default: a headlight from the upper left).
     """
     vertices, faces = _check_mesh(vertices, faces)
     uv = np.asarray(uv, dtype=np.float64)
@@ -185,7 +188,7 @@ def textured(
     colour = sample_texture(texture, pixel_uv.numpy())
     if shade:
         normals, _ = _camera_normals(vertices, faces, camera, fragments)
-        colour = colour * _lambert(normals, None, 0.25)
+        colour = colour * _lambert(normals, light_direction, ambient)
     return _compose(colour, mask, background)
 
 

@@ -1,0 +1,141 @@
+"""Textured synthetic heads rendered as a camera would see them: the image side of the appearance world.
+
+A bank of ICT heads (random identities × the 23 labelled expressions), each re-meshed like an NPHM
+mesh and given its aligned UV map (CLIP-Head §2.2), so that any painted texture fits any head. A
+render draws a head from the bank, a texture, and a random view: yaw within ±60°, pitch, a light
+direction and strength, and a background colour. These are what the embedded image tower is trained
+on (LiT, against the captions) and what the CLIP score is measured on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from cliphead.assets import load_cached_npz
+from cliphead.heads.expressions import EXPRESSIONS
+
+BANK_RESOLUTION = 96
+#: The bank's heads are re-meshed at this resolution; renders are small, so this is plenty.
+
+
+@dataclass(frozen=True)
+class BankHead:
+    """One head of the bank: an open mesh with its aligned UV, landmarks and expression label."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    uv: np.ndarray
+    landmarks: np.ndarray
+    identity_seed: int
+    expression: str
+
+
+@dataclass(frozen=True)
+class HeadBank:
+    heads: tuple[BankHead, ...]
+
+    def __len__(self) -> int:
+        return len(self.heads)
+
+    def __getitem__(self, index: int) -> BankHead:
+        return self.heads[index]
+
+
+def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
+    from tqdm.auto import tqdm
+
+    from cliphead.heads.ict import load_ict_model
+    from cliphead.uv.aligned import aligned_uv
+    from cliphead.uv.checks import prepare_head_mesh
+    from cliphead.uv.evaluation import remeshed_head
+
+    model = load_ict_model()
+    labels = list(EXPRESSIONS)
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, np.ndarray] = {}
+    for index in tqdm(range(n_identities), desc="head bank (re-mesh + aligned UV)", unit="head"):
+        identity_seed = int(rng.integers(2**31))
+        expression = labels[index % len(labels)] if index >= len(labels) or index else "neutral"
+        head = remeshed_head(model, identity_seed, expression, BANK_RESOLUTION)
+        prepared = prepare_head_mesh(head.vertices, head.faces)
+        aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=head.landmarks)
+        arrays[f"{index}/vertices"] = aligned.vertices.astype(np.float32)
+        arrays[f"{index}/faces"] = aligned.faces.astype(np.int32)
+        arrays[f"{index}/uv"] = aligned.uv.astype(np.float32)
+        arrays[f"{index}/landmarks"] = head.landmarks.astype(np.float32)
+        arrays[f"{index}/identity_seed"] = np.array(identity_seed)
+        arrays[f"{index}/expression"] = np.array(expression)
+    return arrays
+
+
+@lru_cache(maxsize=4)
+def head_bank(n_heads: int = 96, seed: int = 0) -> HeadBank:
+    """``n_heads`` ICT heads cycling through the labelled expressions, built once (~1 s a head), cached."""
+    arrays = load_cached_npz(f"head-bank-{n_heads}-{seed}-{BANK_RESOLUTION}-v1", lambda: _build_bank(n_heads, seed))
+    return HeadBank(
+        tuple(
+            BankHead(
+                vertices=arrays[f"{i}/vertices"].astype(np.float64),
+                faces=arrays[f"{i}/faces"].astype(np.int64),
+                uv=arrays[f"{i}/uv"].astype(np.float64),
+                landmarks=arrays[f"{i}/landmarks"].astype(np.float64),
+                identity_seed=int(arrays[f"{i}/identity_seed"]),
+                expression=str(arrays[f"{i}/expression"]),
+            )
+            for i in range(n_heads)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """The random view of a training or evaluation render."""
+
+    yaw_degrees: float = 60.0  # uniform in ±yaw
+    pitch_degrees: float = 15.0  # uniform in ±pitch
+    ambient: tuple[float, float] = (0.25, 0.5)
+    fill: float = 0.9
+
+
+@dataclass(frozen=True)
+class View:
+    yaw: float
+    pitch: float
+    light_direction: tuple[float, float, float]
+    ambient: float
+    background: tuple[float, float, float]
+
+
+def random_view(rng: np.random.Generator, settings: ViewSettings = ViewSettings()) -> View:
+    light = rng.normal(size=3) * [0.6, 0.6, 0.3] + [0.0, 0.3, 1.0]
+    return View(
+        yaw=float(rng.uniform(-settings.yaw_degrees, settings.yaw_degrees)),
+        pitch=float(rng.uniform(-settings.pitch_degrees, settings.pitch_degrees)),
+        light_direction=tuple(float(v) for v in light / np.linalg.norm(light)),
+        ambient=float(rng.uniform(*settings.ambient)),
+        background=tuple(float(v) for v in rng.uniform(0.0, 1.0, 3)),
+    )
+
+
+def render_head(head: BankHead, texture: np.ndarray, view: View, size: int = 96, fill: float = 0.9) -> np.ndarray:
+    """An ``(size, size, 3)`` float32 image of ``head`` wearing ``texture`` from ``view``."""
+    from cliphead.render.cameras import head_cameras, orbit_camera
+    from cliphead.render.views import textured
+
+    framing = head_cameras(head.vertices, views=(0.0,), size=size, fill=fill)["0.0"]
+    target = 0.5 * (head.vertices.min(axis=0) + head.vertices.max(axis=0))
+    distance = float(np.linalg.norm(framing.position - target))
+    camera = orbit_camera(view.yaw, view.pitch, distance, target, 30.0, size)
+    return textured(
+        head.vertices,
+        head.faces,
+        camera,
+        head.uv,
+        texture,
+        background=view.background,
+        light_direction=view.light_direction,
+        ambient=view.ambient,
+    )

@@ -1,0 +1,57 @@
+"""The shipped weights' manifest: every file in ``cliphead/weights`` with its sha256, size and command.
+
+Regenerating a shipped file is part of the project: the manifest names the exact command, and the
+tests check that every listed file is present with the recorded digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from cliphead.files import atomic_path
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
+#: Largest weights file the project ships (bytes).
+MAX_WEIGHTS_BYTES = 16 * 1024 * 1024
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_size(path: Path) -> None:
+    """Refuse a weights file over the 16 MB a shipped file may have."""
+    size = Path(path).stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise ValueError(f"{Path(path).name} would be {size / 2**20:.1f} MB, over the 16 MB limit of a shipped file.")
+
+
+def write_manifest_entry(path: Path, command: str, description: str) -> dict:
+    """Record a shipped weights file (size, sha256, the command that produced it) in the manifest."""
+    entries = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+    entry = {
+        "sha256": sha256_of(path),
+        "bytes": path.stat().st_size,
+        "command": command,
+        "description": description,
+    }
+    entries[path.name] = entry
+    with atomic_path(MANIFEST) as temporary:
+        temporary.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    return entry
+
+
+def verify_manifest() -> dict[str, bool]:
+    """Whether every file listed in the manifest is present with its recorded sha256."""
+    entries = json.loads(MANIFEST.read_text())
+    return {
+        name: (WEIGHTS_DIR / name).is_file() and sha256_of(WEIGHTS_DIR / name) == e["sha256"]
+        for name, e in entries.items()
+    }
