@@ -199,15 +199,13 @@ def cmd_head_fit(args: argparse.Namespace) -> None:
 
 
 def cmd_train_head_model(args: argparse.Namespace) -> None:
-    import shutil
-
     import torch
 
     from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS, save_head_model
     from cliphead.heads.ict import load_ict_model
     from cliphead.heads.scans import QUICK_SCANS, ScanConfig, load_scans
     from cliphead.heads.training import QUICK_MODEL, QUICK_TRAINING, TrainingConfig, train_head_model
-    from cliphead.weights.manifest import write_manifest_entry
+    from cliphead.weights.manifest import install_weights
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     out = Path(args.out or ("runs/head-model-quick" if args.quick else "runs/head-model"))
@@ -230,14 +228,13 @@ def cmd_train_head_model(args: argparse.Namespace) -> None:
     if args.install:
         if args.quick:
             raise ValueError("--install ships the full model; drop --quick.")
-        shutil.copyfile(weights, DEFAULT_HEAD_WEIGHTS)
-        shutil.copyfile(out / "history.csv", DEFAULT_HEAD_WEIGHTS.with_suffix(".history.csv"))
-        entry = write_manifest_entry(
+        payload |= install_weights(
+            weights,
+            out / "history.csv",
             DEFAULT_HEAD_WEIGHTS,
             "cliphead train head-model --install",
             "neural head model (NPHM-style tri-plane identity SDF + expression deformation + landmarks), fp16",
         )
-        payload |= {"installed": str(DEFAULT_HEAD_WEIGHTS), "sha256": entry["sha256"]}
     emit(f"trained the head model in {payload['seconds']:.0f} s; wrote {weights}", payload)
 
 
@@ -263,7 +260,7 @@ def _json_argument(text: str) -> dict:
     except json.JSONDecodeError as error:
         raise ValueError(f"--attributes is neither a JSON object nor a path to a .json file: {error}") from None
     if not isinstance(value, dict):
-        raise ValueError("--attributes must be a JSON object, e.g. '{\"hair_colour\": \"red\"}'")
+        raise ValueError('--attributes must be a JSON object, e.g. \'{"hair_colour": "red"}\'')
     return value
 
 
@@ -613,7 +610,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     reproduce = commands.add_parser("reproduce", help="run the notebooks headless and regenerate figures/ and results/")
     reproduce.add_argument("--quick", action="store_true", help="small settings (minutes on a CPU); writes under runs/")
-    reproduce.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers to run, e.g. 03")
+    reproduce.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NN",
+        help="notebook numbers (03: every notebook numbered 03) or name stems (00_appearance)",
+    )
     reproduce.add_argument(
         "--results-dir", help="where results go (default results/, or runs/quick/results with --quick)"
     )

@@ -13,10 +13,11 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,13 @@ def write_csv(path: str | os.PathLike, dataframe, provenance: Mapping[str, Any])
         },
     )
     return csv_path, sidecar
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``work`` (the benchmarks' timer)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -19,15 +19,19 @@ KERNEL = "python3"
 
 
 def notebook_paths(only: list[str] | None = None) -> list[Path]:
-    """The numbered notebooks, in order, optionally only those whose number is in ``only``."""
+    """The numbered notebooks, in order; ``only`` keeps those with a given number (``"00"``, all notebooks
+    numbered 00) or whose name starts with a given stem (``"00_appearance"``)."""
     paths = sorted((repository_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        wanted = {number.zfill(2) for number in only}
-        unknown = wanted - {path.name[:2] for path in paths}
-        if unknown:
-            raise ValueError(f"No notebook numbered {', '.join(sorted(unknown))}; have {[p.name for p in paths]}.")
-        paths = [path for path in paths if path.name[:2] in wanted]
-    return paths
+    if not only:
+        return paths
+
+    def selects(item: str, path: Path) -> bool:
+        return path.name[:2] == item.zfill(2) if item.isdigit() else path.stem.startswith(item)
+
+    unknown = [item for item in only if not any(selects(item, path) for path in paths)]
+    if unknown:
+        raise ValueError(f"No notebook matches {', '.join(unknown)}; have {[p.name for p in paths]}.")
+    return [path for path in paths if any(selects(item, path) for item in only)]
 
 
 def _relative(path: Path, root: Path) -> str:

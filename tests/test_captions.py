@@ -14,12 +14,15 @@ from cliphead.appearance.captions import (
     EXPRESSION_PHRASES,
     HAIR_WORDS,
     PARAPHRASES,
+    REFRAMED,
     SHARED_WORDS,
     caption_words,
     captions,
     paper_caption,
     paraphrase_prompts,
+    reframed_prompts,
     training_vocabulary,
+    zero_shot_ensembles,
     zero_shot_prompts,
 )
 from cliphead.appearance.geometry import GEOMETRY_MEASURES, geometry_words, measure_geometry, population_tertiles
@@ -112,7 +115,7 @@ def test_colour_attributes_appear_in_most_captions():
     assert share(r"\bbeard\b") >= 0.7
     assert share(r"\bpink lipstick\b") >= 0.7
     assert share(r"\bdark\b") >= 0.75
-    assert share(r"\bsmil") >= 0.5
+    assert share(r"\bsmil|\bhappy") >= 0.6
 
 
 def test_captions_are_deterministic_and_varied():
@@ -150,6 +153,18 @@ def test_paraphrases_are_held_out(sampled_captions):
             assert not held_out & seen
 
 
+def test_reframed_prompts_keep_only_the_attribute_word(sampled_captions):
+    vocabulary = training_vocabulary()
+    for attribute, (_, values) in REFRAMED.items():
+        prompts = reframed_prompts(attribute)
+        assert set(prompts) == set(zero_shot_prompts(attribute)), attribute
+        for value, prompt in prompts.items():
+            attribute_words = caption_words(values[value]) - {"painted"}  # lipstick: "painted red"
+            assert attribute_words <= vocabulary, prompt  # the training word itself, in a new frame:
+            frame_words = caption_words(prompt) - attribute_words - SHARED_WORDS
+            assert frame_words and not frame_words & vocabulary, (prompt, frame_words & vocabulary)
+
+
 def test_sampled_captions_are_short_and_well_formed(sampled_captions):
     assert max(len(text.split()) for text in sampled_captions) < 60
     assert not any(re.search(r"\ba [aeiou]|  |,,|\ban [^aeiou]", text) for text in sampled_captions)
@@ -178,3 +193,13 @@ def test_zero_shot_prompts_cover_every_class_in_training_words():
     }
     with pytest.raises(KeyError):
         zero_shot_prompts("hat")
+
+
+def test_zero_shot_ensembles_use_training_words_for_every_class():
+    vocabulary = training_vocabulary()
+    for attribute in ("hair_colour", "skin_bucket", "lipstick_colour", "beard_colour", "age"):
+        ensembles = zero_shot_ensembles(attribute)
+        assert set(ensembles) == set(zero_shot_prompts(attribute)), attribute
+        for prompts in ensembles.values():
+            assert prompts and all(caption_words(p) <= vocabulary for p in prompts), prompts
+    assert len(zero_shot_ensembles("beard_colour")["grey"]) >= 8  # grey/gray × the beard phrasings

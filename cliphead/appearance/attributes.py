@@ -113,7 +113,8 @@ def sample_attributes(rng: np.random.Generator) -> Attributes:
         hair_colour = _choice(rng, ("grey", "white"))
     bearded = gender == "man" or (gender == "person" and rng.random() < 0.3)
     beard = _choice(rng, BEARDS[1:]) if bearded and rng.random() < 0.75 else "none"
-    beard_colour = hair_colour if rng.random() < 0.8 else _choice(rng, natural)
+    # Half the beards differ from the hair, so that a beard's colour is seen for itself, not read off the hair.
+    beard_colour = hair_colour if rng.random() < 0.5 else _choice(rng, natural)
     brow_colour = hair_colour if hair_colour in natural and rng.random() < 0.8 else _choice(rng, natural[:4])
     painted = gender == "woman" and rng.random() < 0.6 or gender != "woman" and rng.random() < 0.15
     lipstick = _choice(rng, list(LIPSTICKS)[1:]) if painted else "none"

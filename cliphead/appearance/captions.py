@@ -191,6 +191,23 @@ PARAPHRASES: dict[str, Paraphrase] = {
         "a snapshot of somebody who turned {}", {"young": "twenty", "middle-aged": "fifty", "old": "eighty"}
     ),
 }
+PARAPHRASES["lipstick_colour"] = Paraphrase(
+    PARAPHRASES["lipstick"].frame, {c: v for c, v in PARAPHRASES["lipstick"].values.items() if c != "none"}
+)
+PARAPHRASES["beard_colour"] = Paraphrase(
+    "a portrait of someone whose whiskers are {}", PARAPHRASES["hair_colour"].values
+)
+#: Held-out sentence frames around the training captions' own attribute words ("someone whose hair is
+#: red"): apart from SHARED_WORDS and the attribute word, a frame's words never occur in a training
+#: caption, and the attribute comes after its noun where training puts it before.
+REFRAMED: dict[str, Paraphrase] = {
+    "hair_colour": Paraphrase(PARAPHRASES["hair_colour"].frame, {c: HAIR_WORDS[c][0] for c in HAIR_COLOURS}),
+    "skin_bucket": Paraphrase(PARAPHRASES["skin_bucket"].frame, {b: b for b in SKIN_BUCKETS}),
+    "lipstick_colour": Paraphrase(
+        PARAPHRASES["lipstick"].frame, {c: f"painted {w[0]}" for c, w in LIPSTICK_WORDS.items()}
+    ),
+    "beard_colour": Paraphrase(PARAPHRASES["beard_colour"].frame, {c: HAIR_WORDS[c][0] for c in HAIR_COLOURS}),
+}
 #: The only words paraphrase prompts share with training captions: articles and the attribute's noun.
 SHARED_WORDS = frozenset({"a", "of", "hair", "lips"})
 
@@ -302,7 +319,7 @@ def _parts(a: Attributes, geometry: dict[str, str | None], rng: np.random.Genera
         parts.core["hair"] = RECEDING_ONLY
 
     if a.beard != "none" and rng.random() < 0.85:
-        colour = pick(HAIR_WORDS[a.beard_colour]) + " " if rng.random() < 0.4 else ""
+        colour = pick(HAIR_WORDS[a.beard_colour]) + " " if rng.random() < 0.8 else ""
         parts.core["beard"] = pick(BEARD_PHRASES[a.beard]).format(c=colour)
     elif a.beard == "none" and a.gender == "man" and rng.random() < 0.3:
         parts.clauses.append(NO_BEARD)
@@ -416,8 +433,9 @@ def _caption(a: Attributes, label: str, geometry: dict[str, str | None], rng: np
 def zero_shot_prompts(attribute: str) -> dict[str, str]:
     """One prompt per class value of an attribute (or geometry measure), in the training captions' words.
 
-    Attributes: hair_colour, skin_bucket, lipstick, beard, style, age, eye_colour, expression, and
-    every name of :data:`GEOMETRY_MEASURES` (classes: its low and high word).
+    Attributes: hair_colour, skin_bucket, lipstick, beard, lipstick_colour and beard_colour (the colour
+    among faces that wear one), style, age, eye_colour, expression, and every name of
+    :data:`GEOMETRY_MEASURES` (classes: its low and high word).
     """
     if attribute in GEOMETRY_MEASURES:
         measure = GEOMETRY_MEASURES[attribute]
@@ -433,6 +451,8 @@ def zero_shot_prompts(attribute: str) -> dict[str, str]:
             b: f"a {NO_BEARD} face" if b == "none" else f"a face with {BEARD_PHRASES[b][0].format(c='')}"
             for b in BEARDS
         },
+        "lipstick_colour": {c: f"a face with {LIPSTICK_WORDS[c][0]} lipstick" for c in LIPSTICK_WORDS},
+        "beard_colour": {c: f"a face with a {HAIR_WORDS[c][0]} beard" for c in HAIR_COLOURS},
         "style": {"none": "a person", **{s: f"a person {phrases[0]}" for s, phrases in STYLE_PHRASES.items()}},
         "age": {age: _fix_articles(f"a face of a {age} person") for age in AGE_WORDS},
         "eye_colour": {c: f"a face with {EYE_WORDS[c][0]} eyes" for c in EYE_COLOURS},
@@ -444,8 +464,38 @@ def zero_shot_prompts(attribute: str) -> dict[str, str]:
 
 
 def paraphrase_prompts(attribute: str) -> dict[str, str]:
-    """One held-out prompt per class value (:data:`PARAPHRASES`) of hair_colour, skin_bucket, lipstick, beard, age."""
+    """One held-out prompt per class value (:data:`PARAPHRASES`) of the attributes it lists."""
     if attribute not in PARAPHRASES:
         raise KeyError(f"No paraphrase prompts for '{attribute}'; known: {', '.join(PARAPHRASES)}.")
     frame, values = PARAPHRASES[attribute]
     return {value: frame.format(phrase) for value, phrase in values.items()}
+
+
+def reframed_prompts(attribute: str) -> dict[str, str]:
+    """One prompt per class value in a held-out frame with the training word (:data:`REFRAMED`)."""
+    if attribute not in REFRAMED:
+        raise KeyError(f"No reframed prompts for '{attribute}'; known: {', '.join(REFRAMED)}.")
+    frame, values = REFRAMED[attribute]
+    return {value: frame.format(phrase) for value, phrase in values.items()}
+
+
+def zero_shot_ensembles(attribute: str) -> dict[str, list[str]]:
+    """Several training-wording prompts per class (CLIP's prompt ensembling, Radford et al. 2021 §3.1.4).
+
+    The colour-type attributes get every synonym and phrasing the captions use; the others their one
+    :func:`zero_shot_prompts` prompt.
+    """
+    if attribute == "hair_colour":
+        return {c: [f"a {s} with {w} hair" for w in HAIR_WORDS[c] for s in ("face", "person")] for c in HAIR_COLOURS}
+    if attribute == "skin_bucket":
+        return {
+            b: [f"a face with {n}" for n in SKIN_NOUNS[b]] + [f"a {adj} person" for adj in SKIN_ADJECTIVES[b]]
+            for b in SKIN_BUCKETS
+        }
+    if attribute == "lipstick_colour":
+        frames = ("a face with {} lipstick", "wearing {} lipstick", "a person wearing {} lipstick")
+        return {c: [f.format(w) for w in words for f in frames] for c, words in LIPSTICK_WORDS.items()}
+    if attribute == "beard_colour":
+        phrases = [p for styles in BEARD_PHRASES.values() for p in styles if "{c}" in p]
+        return {c: [f"a face with {p.format(c=w + ' ')}" for w in HAIR_WORDS[c] for p in phrases] for c in HAIR_COLOURS}
+    return {value: [prompt] for value, prompt in zero_shot_prompts(attribute).items()}

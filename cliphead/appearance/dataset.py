@@ -25,7 +25,7 @@ from cliphead.appearance.painter import paint_texture
 from cliphead.appearance.renders import ViewSettings, head_bank, random_view, render_head
 from cliphead.assets import load_cached_npz
 
-RENDER_SET_FORMAT = 1
+RENDER_SET_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ QUICK_TRAIN_RENDERS = RenderSetConfig(n_images=384, bank_heads=12, train_heads=8
 QUICK_EVAL_RENDERS = RenderSetConfig(n_images=128, split="eval", bank_heads=12, train_heads=8, captions_per_image=2)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=None)
 def neutral_geometry_words(identity_seed: int) -> dict[str, str | None]:
     """Geometry words of an ICT identity measured on its neutral shape (see ``appearance.geometry``)."""
     from cliphead.appearance.geometry import geometry_words, measure_geometry, population_tertiles
@@ -99,13 +99,15 @@ def _build(config: RenderSetConfig, workers: int) -> dict[str, np.ndarray]:
     head_bank(config.bank_heads, 0)  # built once here, not in every worker
     chunk = 64
     bounds = [(start, min(start + chunk, config.n_images)) for start in range(0, config.n_images, chunk)]
-    parts = []
-    # Spawned, not forked: a fork after torch or the tokenizer started their thread pools can hang.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_worker) as pool:
-        futures = [pool.submit(_render_chunk, config, start, stop) for start, stop in bounds]
-        for future in tqdm(futures, desc=f"rendering {config.split} set", unit="chunk"):
-            parts.append(future.result())
+    progress = {"desc": f"rendering {config.split} set", "unit": "chunk", "total": len(bounds)}
+    if workers == 1:
+        parts = [_render_chunk(config, start, stop) for start, stop in tqdm(bounds, **progress)]
+    else:
+        # Spawned, not forked: a fork after torch or the tokenizer started their thread pools can hang.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_worker) as pool:
+            futures = [pool.submit(_render_chunk, config, start, stop) for start, stop in bounds]
+            parts = [future.result() for future in tqdm(futures, **progress)]
     return {
         "images": np.stack([image for part in parts for image in part["images"]]),
         "records": np.array([record for part in parts for record in part["records"]]),
@@ -132,7 +134,12 @@ class RenderSet:
 
 
 def load_render_set(config: RenderSetConfig, workers: int | None = None) -> RenderSet:
-    """The render set of ``config``, built on first use (about 0.05 s an image per worker) and cached."""
+    """The render set of ``config``, built on first use (about 0.05 s an image per worker) and cached.
+
+    ``workers`` > 1 renders in spawned processes, so a script calling this needs the usual
+    ``if __name__ == "__main__":`` guard (the ``cliphead`` command, pytest and notebooks have it);
+    ``workers=1`` renders in this process. The images are the same either way.
+    """
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     arrays = load_cached_npz(config.key(), lambda: _build(config, workers))
     records = tuple(Attributes.from_dict(json.loads(str(r))) for r in arrays["records"])

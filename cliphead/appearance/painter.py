@@ -23,7 +23,7 @@ from cliphead.appearance.attributes import (
     Attributes,
     hex_rgb,
 )
-from cliphead.appearance.regions import LEFT_EYE, RIGHT_EYE, RegionMasks, region_masks
+from cliphead.appearance.regions import LEFT_EYE, RIGHT_EYE, RegionMasks, polyline_distance, region_masks
 
 TEXTURE_SIZES = (128, 256, 512)
 #: Brow half-thickness in cm of the template for thin / medium / thick brows.
@@ -121,8 +121,6 @@ def _age_marks(texture, attributes: Attributes, regions: RegionMasks, rng, px_pe
         _blend(texture, texture * 0.6, 1.5 * strength * rays * regions["eye_corners"])
     folds = np.zeros(texture.shape[:2], dtype=np.float32)
     landmarks = regions.texels.landmarks_px
-    from cliphead.appearance.regions import polyline_distance
-
     for nostril, mouth_corner in ((31, 48), (35, 54)):
         start = landmarks[nostril] + (landmarks[nostril] - landmarks[33]) * 0.6
         end = landmarks[mouth_corner] + (landmarks[mouth_corner] - landmarks[51]) * 0.25

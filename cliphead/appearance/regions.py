@@ -12,6 +12,7 @@ once (about 10 s) and cached in the user cache.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -67,8 +68,6 @@ def template_texels(size: int = TEXEL_SIZE) -> TemplateTexels:
 
     if TEXEL_SIZE % size:
         raise ValueError(f"texture size must divide {TEXEL_SIZE} (e.g. 128, 256, 512), got {size}")
-    import hashlib
-
     layout_hash = hashlib.sha256(LAYOUT_FILE.read_bytes()).hexdigest()[:12]
     arrays = load_cached_npz(f"template-texels-{TEXEL_SIZE}-{layout_hash}", _build_texels)
     step = TEXEL_SIZE // size

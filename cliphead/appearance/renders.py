@@ -17,8 +17,8 @@ import numpy as np
 from cliphead.assets import load_cached_npz
 from cliphead.heads.expressions import EXPRESSIONS
 
-BANK_RESOLUTION = 96
 #: The bank's heads are re-meshed at this resolution; renders are small, so this is plenty.
+BANK_RESOLUTION = 96
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for index in tqdm(range(n_identities), desc="head bank (re-mesh + aligned UV)", unit="head"):
         identity_seed = int(rng.integers(2**31))
-        expression = labels[index % len(labels)] if index >= len(labels) or index else "neutral"
+        expression = labels[index % len(labels)]  # labels[0] is "neutral"
         head = remeshed_head(model, identity_seed, expression, BANK_RESOLUTION)
         prepared = prepare_head_mesh(head.vertices, head.faces)
         aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=head.landmarks)

@@ -9,25 +9,15 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from cliphead.appearance.attributes import Attributes, sample_attributes
 from cliphead.appearance.painter import paint_texture
+from cliphead.reporting import median_seconds
 
 PAINT_TARGET_SECONDS = 0.2
 ENCODE_TARGET_SECONDS = 1.0
-
-
-def _median_seconds(work, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def benchmark_clip(encoder_spec: str = "lit-minilm", records: int = 20, repeats: int = 5) -> dict:
@@ -38,19 +28,19 @@ def benchmark_clip(encoder_spec: str = "lit-minilm", records: int = 20, repeats:
     rng = np.random.default_rng(0)
     samples = [sample_attributes(rng) for _ in range(records)]
     paint_texture(samples[0], 512)  # warm-up: region masks for 512 built and cached
-    paint = float(np.median([_median_seconds(lambda a=a: paint_texture(a, 512, seed=1), 1) for a in samples]))
-    plain = _median_seconds(lambda: paint_texture(Attributes(), 512, seed=1), records)
+    paint = float(np.median([median_seconds(lambda a=a: paint_texture(a, 512, seed=1), 1) for a in samples]))
+    plain = median_seconds(lambda: paint_texture(Attributes(), 512, seed=1), records)
 
     encoder = build_encoder(encoder_spec)
     images = torch.rand(64, 3, encoder.image_size, encoder.image_size, generator=torch.Generator().manual_seed(0))
     encoder.encode_image(images[:4])
-    encode = _median_seconds(lambda: encoder.encode_image(images), repeats)
+    encode = median_seconds(lambda: encoder.encode_image(images), repeats)
     resnet = torchvision.models.resnet18(weights=None).eval()
     with torch.no_grad():
-        baseline = _median_seconds(lambda: resnet(images), repeats)
+        baseline = median_seconds(lambda: resnet(images), repeats)
     captions = [f"a face of a young person with {c} hair, smiling" for c in ("red", "black", "blue", "grey")] * 16
     encoder.encode_text(captions[:4])
-    text = _median_seconds(lambda: encoder.encode_text(captions), repeats)
+    text = median_seconds(lambda: encoder.encode_text(captions), repeats)
     return {
         "encoder": encoder.name,
         "threads": torch.get_num_threads(),

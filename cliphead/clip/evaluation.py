@@ -1,11 +1,14 @@
 """How well an encoder knows the appearance world: zero-shot attributes, retrieval, paraphrases.
 
 On held-out renders (heads, records, textures and views never seen in training), for each attribute
-every class gets one prompt; an image is classified by the prompt with the highest CLIP score
-(CLIP's zero-shot protocol, Radford et al. 2021 §3.1.2). Only images where the attribute is visible
-count (a gold statue shows no hair colour; a clown's paint hides the lipstick). Paraphrase prompts use
-words and sentence frames the training captions never contain. Retrieval ranks all held-out renders
-for each render's own first caption (text → image recall at 1 and 5).
+every class gets a prompt (in the captions' wording, the colour-type attributes an ensemble of their
+phrasings); an image is classified by the class with the highest CLIP score (CLIP's zero-shot
+protocol, Radford et al. 2021 §3.1.2, with prompt ensembling, §3.1.4). Only images where the attribute is visible
+count (a gold statue shows no hair colour; a clown's paint hides the lipstick). Two paraphrase sets
+test wording the captions never used: held-out sentence frames around the training's attribute words
+("someone whose hair is red"), and held-out frames with held-out words too ("... whose hair is
+copper"). Retrieval ranks all held-out renders for each render's own first caption (text → image
+recall at 1 and 5).
 """
 
 from __future__ import annotations
@@ -14,23 +17,29 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from cliphead.appearance.attributes import Attributes
-from cliphead.appearance.captions import paraphrase_prompts, zero_shot_prompts
+from cliphead.appearance.captions import REFRAMED, paraphrase_prompts, reframed_prompts, zero_shot_ensembles
 from cliphead.appearance.dataset import RenderSet
 from cliphead.appearance.geometry import GEOMETRY_MEASURES
 from cliphead.clip.encoder import ImageTextEncoder
 
-COLOUR_ATTRIBUTES = ("hair_colour", "skin_bucket", "lipstick", "beard")
-OTHER_ATTRIBUTES = ("style", "age", "eye_colour", "expression")
-PARAPHRASED_ATTRIBUTES = COLOUR_ATTRIBUTES
+#: The colour-type attributes of the issue's bar: hair colour, skin tone bucket, and the colour of the
+#: lipstick and of the beard among the faces that wear one.
+COLOUR_ATTRIBUTES = ("hair_colour", "skin_bucket", "lipstick_colour", "beard_colour")
+#: Whether (and which) lipstick or beard a face has, "none" included, and the rest.
+OTHER_ATTRIBUTES = ("lipstick", "beard", "style", "age", "eye_colour", "expression")
+PARAPHRASED_ATTRIBUTES = COLOUR_ATTRIBUTES + ("lipstick", "beard")
 _STATUES = {"gold statue", "silver statue"}
 #: Styles that paint over an attribute, so that it cannot be seen in the render.
 HIDDEN_BY = {
     "hair_colour": _STATUES,
     "skin_bucket": {"clown", "skull", "tiger", "zombie", "alien", "giant"} | _STATUES,
     "lipstick": {"clown", "skull", "tiger"} | _STATUES,
+    "lipstick_colour": {"clown", "skull", "tiger"} | _STATUES,
     "beard": {"clown", "skull", "tiger"} | _STATUES,
+    "beard_colour": {"clown", "skull", "tiger"} | _STATUES,
     "eye_colour": {"skull"} | _STATUES,
 }
 
@@ -43,6 +52,10 @@ def ground_truth(attribute: str, record: Attributes, expression: str, geometry: 
         return record.hair_colour if record.has_hair else None
     if attribute == "skin_bucket":
         return record.skin_bucket
+    if attribute == "lipstick_colour":
+        return None if record.lipstick == "none" else record.lipstick
+    if attribute == "beard_colour":
+        return None if record.beard == "none" else record.beard_colour
     if attribute == "expression":
         return expression
     if attribute in GEOMETRY_MEASURES:
@@ -53,22 +66,31 @@ def ground_truth(attribute: str, record: Attributes, expression: str, geometry: 
 @dataclass(frozen=True)
 class ZeroShotResult:
     attribute: str
-    prompt_set: str  # "training wording" or "held-out paraphrases"
+    prompt_set: str  # "training wording", "held-out frames" or "held-out words and frames"
     classes: int
     images: int
     accuracy: float
     chance: float  # accuracy of always answering the most frequent class
 
 
+def class_embeddings(encoder: ImageTextEncoder, prompts: dict[str, str | list[str]]) -> torch.Tensor:
+    """One unit vector per class: its prompt's embedding, or the normalised mean of its prompts' (an ensemble)."""
+    rows = [encoder.encode_text([p] if isinstance(p, str) else p).mean(dim=0) for p in prompts.values()]
+    return F.normalize(torch.stack(rows), dim=-1)
+
+
 def zero_shot(
-    image_embeddings: torch.Tensor, truths: list[str | None], prompts: dict[str, str], encoder: ImageTextEncoder
+    image_embeddings: torch.Tensor,
+    truths: list[str | None],
+    prompts: dict[str, str | list[str]],
+    encoder: ImageTextEncoder,
 ) -> tuple[int, float, float]:
-    """(images counted, accuracy, majority-class chance) of classifying by the best-scoring prompt."""
+    """(images counted, accuracy, majority-class chance) of classifying by the best-scoring class."""
     counted = [i for i, truth in enumerate(truths) if truth is not None and truth in prompts]
     if not counted:
         return 0, float("nan"), float("nan")
     classes = list(prompts)
-    text = encoder.encode_text([prompts[c] for c in classes])
+    text = class_embeddings(encoder, prompts)
     predicted = (image_embeddings[counted] @ text.T).argmax(dim=1).numpy()
     expected = np.array([classes.index(truths[i]) for i in counted])
     majority = np.bincount(expected, minlength=len(classes)).max() / len(expected)
@@ -90,9 +112,11 @@ def evaluate_encoder(encoder: ImageTextEncoder, renders: RenderSet) -> tuple[lis
     attributes = COLOUR_ATTRIBUTES + OTHER_ATTRIBUTES + tuple(GEOMETRY_MEASURES)
     for attribute in attributes:
         truths = [ground_truth(attribute, r, e, g) for r, e, g in zip(renders.records, expressions, geometry)]
-        prompt_sets = [("training wording", zero_shot_prompts(attribute))]
+        prompt_sets = [("training wording", zero_shot_ensembles(attribute))]
+        if attribute in REFRAMED:
+            prompt_sets.append(("held-out frames", reframed_prompts(attribute)))
         if attribute in PARAPHRASED_ATTRIBUTES:
-            prompt_sets.append(("held-out paraphrases", paraphrase_prompts(attribute)))
+            prompt_sets.append(("held-out words and frames", paraphrase_prompts(attribute)))
         for name, prompts in prompt_sets:
             n, accuracy, chance = zero_shot(images, truths, prompts, encoder)
             results.append(ZeroShotResult(attribute, name, len(prompts), n, accuracy, chance))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -14,7 +13,7 @@ from cliphead.clip.evaluation import evaluate_encoder, evaluation_rows
 from cliphead.clip.image_tower import ImageTowerConfig
 from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS, LiTMiniLMEncoder, save_image_tower
 from cliphead.clip.training import QUICK_LIT_TRAINING, QUICK_TOWER, LiTTrainingConfig, train_image_tower
-from cliphead.weights.manifest import check_size, write_manifest_entry
+from cliphead.weights.manifest import check_size, install_weights
 
 EVAL_RENDERS = RenderSetConfig(n_images=1000, split="eval")
 
@@ -55,12 +54,11 @@ def train_and_save_clip(out: Path, quick: bool = False, install: bool = False, p
         "seconds": round(time.perf_counter() - start, 1),
     }
     if install:
-        shutil.copyfile(weights, DEFAULT_LIT_WEIGHTS)
-        shutil.copyfile(out / "history.csv", DEFAULT_LIT_WEIGHTS.with_suffix(".history.csv"))
-        entry = write_manifest_entry(
+        payload |= install_weights(
+            weights,
+            out / "history.csv",
             DEFAULT_LIT_WEIGHTS,
             "cliphead train clip --install",
             "lit-minilm image tower (residual CNN, 96² renders → MiniLM's 384-d text space, LiT), fp16",
         )
-        payload |= {"installed": str(DEFAULT_LIT_WEIGHTS), "sha256": entry["sha256"]}
     return payload

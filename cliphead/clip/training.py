@@ -48,9 +48,12 @@ def caption_embeddings(renders: RenderSet) -> np.ndarray:
     """``(n, k, 384)`` float16 MiniLM embeddings of every caption of the set, cached beside it."""
 
     def build() -> dict[str, np.ndarray]:
+        from tqdm.auto import tqdm
+
         unique, inverse = np.unique(renders.captions.ravel(), return_inverse=True)
         tower = minilm_text_tower()
-        chunks = [tower.encode(list(unique[i : i + 512]), check=False) for i in range(0, len(unique), 512)]
+        starts = tqdm(range(0, len(unique), 512), desc=f"embedding {len(unique)} captions (MiniLM)", unit="batch")
+        chunks = [tower.encode(list(unique[i : i + 512]), check=False) for i in starts]
         embeddings = torch.cat(chunks).numpy().astype(np.float16)
         return {"embeddings": embeddings[inverse].reshape(*renders.captions.shape, -1)}
 

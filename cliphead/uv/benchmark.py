@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import igl
@@ -18,6 +17,7 @@ import igl
 from cliphead.heads.ict import load_ict_model
 from cliphead.heads.io import write_head
 from cliphead.meshes import load_mesh
+from cliphead.reporting import median_seconds
 from cliphead.uv.aligned import aligned_uv
 from cliphead.uv.bake import uv_normal_map
 from cliphead.uv.checks import prepare_head_mesh
@@ -26,24 +26,15 @@ from cliphead.uv.evaluation import remeshed_head
 BAR_SECONDS = 1.0
 
 
-def _median_seconds(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> dict:
     """Step timings of the aligned map on one re-meshed head, with the same-run baseline."""
     head = remeshed_head(load_ict_model(), seed, "neutral", resolution)
     with tempfile.TemporaryDirectory() as tmp:
         path, _ = write_head(Path(tmp) / "head.obj", head)
-        load_seconds = _median_seconds(lambda: load_mesh(path), repeats)
+        load_seconds = median_seconds(lambda: load_mesh(path), repeats)
         vertices, faces = load_mesh(path)
     prepared = prepare_head_mesh(vertices, faces)
-    check_seconds = _median_seconds(lambda: prepare_head_mesh(vertices, faces), repeats)
+    check_seconds = median_seconds(lambda: prepare_head_mesh(vertices, faces), repeats)
     steps: dict[str, list[float]] = {}
     for _ in range(repeats):
         for warp in (False, True):
@@ -51,11 +42,11 @@ def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> dict
             for name, seconds in aligned.seconds.items():
                 steps.setdefault(name, []).append(seconds)
     step_seconds = {name: statistics.median(values) for name, values in steps.items()}
-    bake_seconds = _median_seconds(lambda: uv_normal_map(aligned.vertices, aligned.faces, aligned.uv, 512), repeats)
+    bake_seconds = median_seconds(lambda: uv_normal_map(aligned.vertices, aligned.faces, aligned.uv, 512), repeats)
 
     boundary = igl.boundary_loop(prepared.faces)
     circle = igl.map_vertices_to_circle(prepared.vertices, boundary)
-    baseline = _median_seconds(lambda: igl.harmonic(prepared.vertices, prepared.faces, boundary, circle, 1), repeats)
+    baseline = median_seconds(lambda: igl.harmonic(prepared.vertices, prepared.faces, boundary, circle, 1), repeats)
 
     plain = check_seconds + step_seconds["cut"] + step_seconds["boundary"] + step_seconds["harmonic"]
     warped = plain + step_seconds["landmark_warp"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from cliphead.files import atomic_path
@@ -55,3 +56,11 @@ def verify_manifest() -> dict[str, bool]:
         name: (WEIGHTS_DIR / name).is_file() and sha256_of(WEIGHTS_DIR / name) == e["sha256"]
         for name, e in entries.items()
     }
+
+
+def install_weights(weights: Path, history: Path, target: Path, command: str, description: str) -> dict:
+    """Ship ``weights`` as ``target``, its loss ``history`` beside it, and list it in the manifest."""
+    shutil.copyfile(weights, target)
+    shutil.copyfile(history, target.with_suffix(".history.csv"))
+    entry = write_manifest_entry(target, command, description)
+    return {"installed": str(target), "sha256": entry["sha256"]}
