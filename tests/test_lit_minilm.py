@@ -104,6 +104,8 @@ def test_bad_images_fail_clearly_and_other_sizes_are_resized(encoder):
         encoder.encode_image(np.full((96, 96, 3), 255.0, np.float32))
     with pytest.raises(ValueError, match="at least one image"):
         encoder.encode_image([])
+    with pytest.raises(ValueError, match="at least 8x8"):
+        encoder.encode_image(torch.rand(1, 3, 4, 4))
 
 
 def test_cli_clip_score_and_bad_encoder_spec(tmp_path):

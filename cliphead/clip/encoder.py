@@ -95,6 +95,7 @@ def image_batch(images: ImageBatch) -> torch.Tensor:
             raise ValueError(f"an image tensor must be (n, 3, H, W) RGB; got shape {tuple(images.shape)}")
         if batch.shape[0] == 0:
             raise ValueError("encode_image needs at least one image")
+        _check_side(batch.shape[-2:], "the image tensor")
         if not batch.is_floating_point():
             raise TypeError(f"an image tensor must be float in [0, 1]; got {batch.dtype}")
         _check_range(batch.detach())
@@ -118,8 +119,7 @@ def image_batch(images: ImageBatch) -> torch.Tensor:
 def _one_image(array: np.ndarray, index: int) -> torch.Tensor:
     if array.ndim != 3 or array.shape[2] != 3:
         raise ValueError(f"image {index} must be (H, W, 3) RGB; got shape {array.shape}")
-    if min(array.shape[:2]) < 8:
-        raise ValueError(f"image {index} is {array.shape[1]}x{array.shape[0]} pixels; at least 8x8 is needed")
+    _check_side(array.shape[:2], f"image {index}")
     if array.dtype == np.uint8:
         return torch.from_numpy(array.astype(np.float32) / 255.0).permute(2, 0, 1)
     if array.dtype in (np.float32, np.float64):
@@ -127,6 +127,12 @@ def _one_image(array: np.ndarray, index: int) -> torch.Tensor:
         _check_range(tensor)
         return tensor
     raise TypeError(f"image {index} has dtype {array.dtype}; use uint8 (0..255) or float32/float64 in [0, 1]")
+
+
+def _check_side(height_width, what: str) -> None:
+    height, width = (int(v) for v in height_width)
+    if min(height, width) < 8:
+        raise ValueError(f"{what} is {width}x{height} pixels; at least 8x8 is needed")
 
 
 def _check_range(batch: torch.Tensor) -> None:

@@ -52,11 +52,10 @@ class MiniLMTextTower:
     def encode(self, texts: Sequence[str], check: bool = True) -> torch.Tensor:
         """``(n, 384)`` unit vectors; prompts over the 256-token limit are truncated with a warning."""
         texts = checked_prompts(texts) if check else list(texts)
-        tokenizer = self.model.tokenizer
-        for text in texts:
-            n_tokens = len(tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
-            if n_tokens > self.max_tokens:
-                warn_truncated(text, n_tokens, self.max_tokens)
+        token_ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        for text, ids in zip(texts, token_ids):
+            if len(ids) > self.max_tokens:
+                warn_truncated(text, len(ids), self.max_tokens)
         with torch.no_grad():
             embeddings = self.model.encode(
                 texts, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False
