@@ -53,6 +53,8 @@ class RenderSetConfig:
         raise ValueError(f"split must be 'train' or 'eval', got {self.split!r}")
 
 
+#: The held-out renders of the evaluation (notebook 00_appearance_world, ``cliphead train clip``).
+EVAL_RENDERS = RenderSetConfig(n_images=1000, split="eval")
 QUICK_TRAIN_RENDERS = RenderSetConfig(n_images=384, bank_heads=12, train_heads=8, captions_per_image=2)
 QUICK_EVAL_RENDERS = RenderSetConfig(n_images=128, split="eval", bank_heads=12, train_heads=8, captions_per_image=2)
 

@@ -8,14 +8,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from cliphead.appearance.dataset import QUICK_EVAL_RENDERS, QUICK_TRAIN_RENDERS, RenderSetConfig, load_render_set
+from cliphead.appearance.dataset import (
+    EVAL_RENDERS,
+    QUICK_EVAL_RENDERS,
+    QUICK_TRAIN_RENDERS,
+    RenderSetConfig,
+    load_render_set,
+)
 from cliphead.clip.evaluation import evaluate_encoder, evaluation_rows
 from cliphead.clip.image_tower import ImageTowerConfig
 from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS, LiTMiniLMEncoder, save_image_tower
 from cliphead.clip.training import QUICK_LIT_TRAINING, QUICK_TOWER, LiTTrainingConfig, train_image_tower
 from cliphead.weights.manifest import check_size, install_weights
-
-EVAL_RENDERS = RenderSetConfig(n_images=1000, split="eval")
 
 
 def train_and_save_clip(out: Path, quick: bool = False, install: bool = False, progress: bool = True) -> dict:
