@@ -398,6 +398,14 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     emit(format_report(report), report)
 
 
+def _add_training_arguments(parser: argparse.ArgumentParser, quick: str, run_folder: str) -> None:
+    """The flags every ``cliphead train`` command shares."""
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--out", help=f"run folder (default {run_folder}, or {run_folder}-quick)")
+    parser.add_argument("--install", action="store_true", help="ship the result as the embedded default")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cliphead",
@@ -477,10 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT/neural_head.safetensors and OUT/history.csv. --install copies them into the package as the "
         "embedded default and records the file's sha256 in cliphead/weights/MANIFEST.json.",
     )
-    head_model.add_argument("--quick", action="store_true", help="12 identities, 150 steps, small tri-planes")
-    head_model.add_argument("--out", help="run folder (default runs/head-model, or runs/head-model-quick)")
-    head_model.add_argument("--install", action="store_true", help="ship the result as the embedded default")
-    head_model.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    _add_training_arguments(head_model, "12 identities, 150 steps, small tri-planes", "runs/head-model")
     head_model.set_defaults(run=cmd_train_head_model)
 
     clip_model = train_commands.add_parser(
@@ -492,10 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT/history.csv and OUT/eval.csv (zero-shot accuracy per attribute, retrieval, paraphrases). "
         "--install ships the weights as the embedded default and records their sha256 in the manifest.",
     )
-    clip_model.add_argument("--quick", action="store_true", help="8 heads, 384 renders, a tiny tower, 30 steps")
-    clip_model.add_argument("--out", help="run folder (default runs/clip, or runs/clip-quick)")
-    clip_model.add_argument("--install", action="store_true", help="ship the result as the embedded default")
-    clip_model.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    _add_training_arguments(clip_model, "8 heads, 384 renders, a tiny tower, 30 steps", "runs/clip")
     clip_model.set_defaults(run=cmd_train_clip)
 
     appearance = commands.add_parser("appearance", help="the procedural appearance world: painted aligned-UV textures")

@@ -26,6 +26,8 @@ from cliphead.appearance.attributes import (
 from cliphead.appearance.regions import LEFT_EYE, RIGHT_EYE, RegionMasks, polyline_distance, region_masks
 
 TEXTURE_SIZES = (128, 256, 512)
+#: Texels per centimetre of the face in a 512² aligned layout (the harmonic map shrinks the face).
+FACE_TEXELS_PER_CM_512 = 5.3
 #: Brow half-thickness in cm of the template for thin / medium / thick brows.
 BROW_HALF_WIDTH = {"thin": 0.22, "medium": 0.38, "thick": 0.6}
 STATUE_METALS = {"gold statue": "#d4af37", "silver statue": "#c0c2c6"}
@@ -71,7 +73,7 @@ def paint_texture(attributes: Attributes, size: int = 512, seed: int = 0) -> np.
     rng = np.random.default_rng(seed)
     regions = region_masks(size)
     position = regions.texels.position
-    px_per_cm = size / 512 * 5.3
+    px_per_cm = size / 512 * FACE_TEXELS_PER_CM_512
     fine = rng.standard_normal((size, size), dtype=np.float32)
 
     texture = _skin(attributes, regions, rng, fine)
@@ -89,7 +91,7 @@ def paint_texture(attributes: Attributes, size: int = 512, seed: int = 0) -> np.
     _brows(texture, attributes, regions, strands, px_per_cm)
     _beard(texture, attributes, regions, rng, fine, strands)
     _hair(texture, attributes, regions, strands)
-    _stylise(texture, attributes, regions, position, rng, fine)
+    _stylise(texture, attributes, regions, position, rng, fine, px_per_cm)
     return np.clip(texture, 0.0, 1.0)
 
 
@@ -177,7 +179,7 @@ def _hair(texture, attributes: Attributes, regions: RegionMasks, strands) -> Non
     _blend(texture, strand_colour, alpha)
 
 
-def _stylise(texture, attributes: Attributes, regions: RegionMasks, position, rng, fine) -> None:
+def _stylise(texture, attributes: Attributes, regions: RegionMasks, position, rng, fine, px_per_cm: float) -> None:
     style = attributes.style
     lm = regions.texels.landmarks
     face = regions["face"]
@@ -210,7 +212,7 @@ def _stylise(texture, attributes: Attributes, regions: RegionMasks, position, rn
         for centre in eye_centres:
             ring = np.exp(-(((_distance_to(position, centre) - 1.6) / 0.6) ** 2))
             _blend(texture, hex_rgb("#3a2a30"), 0.8 * ring * face)
-        wounds = _blobs(rng, face, 8, 0.6 * fine.shape[0] / 512 * 5.3)
+        wounds = _blobs(rng, face, 8, 0.6 * px_per_cm)
         _blend(texture, hex_rgb("#6a1a14"), np.clip(2.0 * wounds, 0.0, 1.0))
     elif style in STATUE_METALS:
         metal = hex_rgb(STATUE_METALS[style])
