@@ -27,6 +27,9 @@ EXAMPLES = """examples:
   cliphead clip score out/appearance/preview.png --prompt "a face with red hair"
   cliphead train clip --quick
   cliphead bench clip
+  cliphead train mappers --quick
+  cliphead text2head "a laughing old man with a long face" --out out/laughing.obj
+  cliphead bench text2head
   cliphead reproduce --only 03 --quick
 """
 
@@ -51,7 +54,7 @@ def cmd_assets_check(args: argparse.Namespace) -> None:
         "n_vertices": int(model.neutral.shape[0]),
         "n_identity_modes": model.n_identity,
         "n_expression_modes": len(model.expression_names),
-        "n_landmarks": int(len(model.landmark_vertices)),
+        "n_landmarks": len(model.landmark_vertices),
         "load_seconds": round(seconds, 3),
         "cache": str(assets.cache_dir()),
     }
@@ -300,6 +303,65 @@ def cmd_train_clip(args: argparse.Namespace) -> None:
     emit(f"trained the lit-minilm image tower in {payload['seconds']:.0f} s; wrote {payload['weights']}", payload)
 
 
+def cmd_train_mappers(args: argparse.Namespace) -> None:
+    import torch
+
+    from cliphead.mapping.install import train_mappers
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    out = Path(args.out or ("runs/mappers-quick" if args.quick else "runs/mappers"))
+    payload = train_mappers(out, quick=args.quick, install=args.install, encoder_spec=args.encoder, source=args.source)
+    mse = ", ".join(f"{name} {value:.3g}" for name, value in payload["held_out_mse"].items())
+    emit(f"trained the mappers in {payload['seconds']:.0f} s (held-out MSE: {mse}); wrote {out}", payload)
+
+
+def cmd_text2head(args: argparse.Namespace) -> None:
+    from cliphead.clip.registry import cached_encoder
+    from cliphead.mapping.networks import load_mapper
+    from cliphead.mapping.text2head import OUT_OF_DISTRIBUTION_SIGMA, TextToHead, write_generated_head
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists; pass --force to replace it.")
+    text_to_head = TextToHead(
+        cached_encoder(args.encoder),
+        load_mapper(Path(args.id_mapper))[0] if args.id_mapper else None,
+        load_mapper(Path(args.exp_mapper))[0] if args.exp_mapper else None,
+    )
+    generated = text_to_head.generate(args.prompt, args.seed, args.variation, args.res)
+    mesh, landmarks = write_generated_head(out, generated)
+    flag = (
+        f"\nwarning: the prediction lies outside the latent distribution (> {OUT_OF_DISTRIBUTION_SIGMA} σ); "
+        "the prompt may name nothing the mappers know, and the head may be poor"
+        if generated.out_of_distribution
+        else ""
+    )
+    summary = (
+        f"{args.prompt!r} → {mesh} ({len(generated.head.vertices)} vertices) and {landmarks} in {generated.seconds:.2f} s\n"
+        f"latent distance from the mean (RMS in σ; a random sample is about 1): identity "
+        f"{generated.identity_sigma:.2f}, expression {generated.expression_sigma:.2f}{flag}"
+    )
+    payload = {
+        "prompt": args.prompt,
+        "mesh": str(mesh),
+        "landmarks": str(landmarks),
+        "vertices": len(generated.head.vertices),
+        "faces": len(generated.head.faces),
+        "identity_sigma": round(generated.identity_sigma, 4),
+        "expression_sigma": round(generated.expression_sigma, 4),
+        "out_of_distribution": generated.out_of_distribution,
+        "seconds": round(generated.seconds, 3),
+    }
+    emit(summary, payload)
+
+
+def cmd_bench_text2head(args: argparse.Namespace) -> None:
+    from cliphead.mapping.benchmark import benchmark_text2head, format_text2head_benchmark
+
+    result = benchmark_text2head(args.res, args.repeats)
+    emit(format_text2head_benchmark(result), result)
+
+
 def cmd_bench_clip(args: argparse.Namespace) -> None:
     from cliphead.clip.benchmark import benchmark_clip, format_clip_benchmark
 
@@ -500,6 +562,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_arguments(clip_model, "8 heads, 384 renders, a tiny tower, 30 steps", "runs/clip")
     clip_model.set_defaults(run=cmd_train_clip)
 
+    mappers = train_commands.add_parser(
+        "mappers",
+        help="train MLP_id and MLP_exp on generated pairs (CLIP-Head §2.1; --quick for a minute-long run)",
+        description="Builds (or loads from the cache) the identity pairs (random codes → neutral meshes → "
+        "rotated renders with a painted appearance → image embeddings, plus identity captions) and the "
+        "expression pairs (template prompts of the 23 labelled expressions → text embeddings), trains both "
+        "8-layer mappers (AdamW, batch 10, 100 epochs, L2) and writes OUT/mapper_id.safetensors, "
+        "OUT/mapper_exp.safetensors and their loss curves. --install ships them as the embedded default.",
+    )
+    _add_training_arguments(mappers, "40 identities × 4 views, 6 prompts per expression, 4 epochs", "runs/mappers")
+    mappers.add_argument("--encoder", default="lit-minilm", help="encoder spec whose ψ the mappers take")
+    mappers.add_argument(
+        "--source",
+        default="image+caption",
+        choices=("image", "caption", "image+caption"),
+        help="identity ψ: the paper's image embeddings, identity captions, or both (default, shipped)",
+    )
+    mappers.set_defaults(run=cmd_train_mappers)
+
+    text2head = commands.add_parser(
+        "text2head",
+        help="a head mesh from a prompt (geometry only): text → MLP_id, MLP_exp → head model",
+        description="Encodes PROMPT with the encoder's text tower, maps it to an identity and an expression code, "
+        "extracts the head at --res and writes OUT (OBJ) with OUT's stem + .landmarks.json beside it (68 landmarks, "
+        "the prompt and both codes). The same prompt always gives the same head; --seed S draws a variation of the "
+        "identity. The distance of the codes from the latent distribution is printed, so an out-of-distribution "
+        "prompt shows.",
+    )
+    text2head.add_argument("prompt", help='e.g. "a laughing old man with a long face"')
+    text2head.add_argument("--out", required=True, help="output mesh path (.obj)")
+    text2head.add_argument("--seed", type=int, help="draw a variation of the identity (default: none, the mapped code)")
+    text2head.add_argument("--variation", type=float, default=0.3, help="variation size in σ per dimension (0.3)")
+    text2head.add_argument("--res", type=int, default=256, help="marching-cubes grid resolution (default 256)")
+    text2head.add_argument("--encoder", default="lit-minilm", help="encoder spec (must match the mappers)")
+    text2head.add_argument("--id-mapper", help="an MLP_id .safetensors (default: the embedded one)")
+    text2head.add_argument("--exp-mapper", help="an MLP_exp .safetensors (default: the embedded one)")
+    text2head.add_argument("--force", action="store_true", help="replace existing files")
+    text2head.set_defaults(run=cmd_text2head)
+
     appearance = commands.add_parser("appearance", help="the procedural appearance world: painted aligned-UV textures")
     appearance_commands = appearance.add_subparsers(dest="action", required=True, metavar="ACTION")
     appearance_sample = appearance_commands.add_parser(
@@ -609,6 +710,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_clip.add_argument("--encoder", default="lit-minilm", help="encoder spec (default lit-minilm)")
     bench_clip.set_defaults(run=cmd_bench_clip)
+    bench_text2head = bench_commands.add_parser(
+        "text2head",
+        help="time prompt → head files (warm and in a fresh process) against extracting a sampled head",
+    )
+    bench_text2head.add_argument("--res", type=int, default=256, help="grid resolution (default 256)")
+    bench_text2head.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
+    bench_text2head.set_defaults(run=cmd_bench_text2head)
 
     reproduce = commands.add_parser("reproduce", help="run the notebooks headless and regenerate figures/ and results/")
     reproduce.add_argument("--quick", action="store_true", help="small settings (minutes on a CPU); writes under runs/")

@@ -244,7 +244,7 @@ def training_vocabulary() -> frozenset[str]:
     return frozenset(words)
 
 
-def _fix_articles(text: str) -> str:
+def fix_articles(text: str) -> str:
     """``a`` before a vowel becomes ``an`` (the captions' words need no other exception)."""
     return re.sub(r"\b([Aa]) (?=[aeiouAEIOU])", r"\1n ", text)
 
@@ -275,7 +275,7 @@ def paper_caption(attributes: Attributes, expression: str) -> str:
         gender=a.gender,
         expression=EXPRESSION_PHRASES[_expression_label(expression)][0],
     )
-    return _fix_articles(text)
+    return fix_articles(text)
 
 
 class _Parts(NamedTuple):
@@ -370,7 +370,7 @@ def _free_caption(a: Attributes, expression: str | None, parts: _Parts, rng: np.
     text = " ".join([subject, *groups[:1]]) + "".join(f", {clause}" for clause in tail)
     opener = _pick(rng, OPENERS)
     text = f"{opener} {text}" if opener else text[0].upper() + text[1:]
-    return _fix_articles(text)
+    return fix_articles(text)
 
 
 def _paper_like_caption(a: Attributes, expression: str, parts: _Parts, rng: np.random.Generator) -> str:
@@ -388,7 +388,7 @@ def _paper_like_caption(a: Attributes, expression: str, parts: _Parts, rng: np.r
     extra = [RECEDING_ONLY] if a.hair == "receding" else []
     extra += [parts.core[kind] for kind in ("beard", "lipstick") if kind in parts.core] + parts.details
     extra = ([f"with {_join(extra)}"] if extra else []) + parts.clauses
-    return _fix_articles(text + "".join(f", {clause}" for clause in extra))
+    return fix_articles(text + "".join(f", {clause}" for clause in extra))
 
 
 def captions(
@@ -454,7 +454,7 @@ def zero_shot_prompts(attribute: str) -> dict[str, str]:
         "lipstick_colour": {c: f"a face with {LIPSTICK_WORDS[c][0]} lipstick" for c in LIPSTICK_WORDS},
         "beard_colour": {c: f"a face with a {HAIR_WORDS[c][0]} beard" for c in HAIR_COLOURS},
         "style": {"none": "a person", **{s: f"a person {phrases[0]}" for s, phrases in STYLE_PHRASES.items()}},
-        "age": {age: _fix_articles(f"a face of a {age} person") for age in AGE_WORDS},
+        "age": {age: fix_articles(f"a face of a {age} person") for age in AGE_WORDS},
         "eye_colour": {c: f"a face with {EYE_WORDS[c][0]} eyes" for c in EYE_COLOURS},
         "expression": {label: f"a person, {phrases[0]}" for label, phrases in EXPRESSION_PHRASES.items()},
     }

@@ -120,19 +120,24 @@ def random_view(rng: np.random.Generator, settings: ViewSettings = ViewSettings(
     )
 
 
-def render_head(head: BankHead, texture: np.ndarray, view: View, size: int = 96, fill: float = 0.9) -> np.ndarray:
-    """An ``(size, size, 3)`` float32 image of ``head`` wearing ``texture`` from ``view``."""
+def view_camera(head: BankHead, view: View, size: int = 96, fill: float = 0.9):
+    """The camera of ``view``: orbiting the head's box centre at the distance that frames it from the front."""
     from cliphead.render.cameras import head_cameras, orbit_camera
-    from cliphead.render.views import textured
 
     framing = head_cameras(head.vertices, views=(0.0,), size=size, fill=fill)["0.0"]
     target = 0.5 * (head.vertices.min(axis=0) + head.vertices.max(axis=0))
     distance = float(np.linalg.norm(framing.position - target))
-    camera = orbit_camera(view.yaw, view.pitch, distance, target, 30.0, size)
+    return orbit_camera(view.yaw, view.pitch, distance, target, 30.0, size)
+
+
+def render_head(head: BankHead, texture: np.ndarray, view: View, size: int = 96, fill: float = 0.9) -> np.ndarray:
+    """An ``(size, size, 3)`` float32 image of ``head`` wearing ``texture`` from ``view``."""
+    from cliphead.render.views import textured
+
     return textured(
         head.vertices,
         head.faces,
-        camera,
+        view_camera(head, view, size, fill),
         head.uv,
         texture,
         background=view.background,

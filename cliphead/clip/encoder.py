@@ -157,3 +157,16 @@ def resize_square(batch: torch.Tensor, size: int) -> torch.Tensor:
 def normalised(embeddings: torch.Tensor) -> torch.Tensor:
     """Rows scaled to unit length, as float32."""
     return F.normalize(embeddings.float(), dim=-1)
+
+
+def fingerprint(encoder: ImageTextEncoder) -> str:
+    """A short digest of what an encoder computes (its name, and its embeddings of a fixed text and image).
+
+    Caches of embeddings are keyed by it, so retrained weights behind the same name never reuse them.
+    """
+    import hashlib
+
+    image = np.random.default_rng(0).integers(0, 256, (encoder.image_size, encoder.image_size, 3), dtype=np.uint8)
+    probe = torch.cat([encoder.encode_text(["a face"]), encoder.encode_image(image)]).numpy()
+    digest = hashlib.sha256(encoder.name.encode() + np.round(probe, 3).tobytes())
+    return digest.hexdigest()[:12]
