@@ -13,6 +13,7 @@ import torch
 from cliphead.appearance.captions import EXPRESSION_PHRASES, caption_words
 from cliphead.heads.expressions import EXPRESSION_LABELS
 from cliphead.mapping.prompts import (
+    EXPRESSION_WORDINGS,
     HELD_OUT_EXPRESSIONS,
     NO_FACE_HELD_OUT,
     NO_FACE_TRAINING,
@@ -113,13 +114,14 @@ def test_identity_caption_joins_words():
 def test_prompt_sets_are_disjoint():
     training = expression_training_prompts(4)
     assert len(training) == 4 * 23 and {label for _, label in training} == set(EXPRESSION_LABELS)
-    assert all(text.startswith("A face of") for text, _ in training)
+    assert 0.3 < np.mean([text.startswith("A face of") for text, _ in expression_training_prompts(40)]) < 0.7
     for label in EXPRESSION_LABELS:
+        assert EXPRESSION_WORDINGS[label][:3] == EXPRESSION_PHRASES[label] and len(EXPRESSION_WORDINGS[label]) == 8
         held = set().union(*(caption_words(text) for text in HELD_OUT_EXPRESSIONS[label]))
-        trained = set().union(*(caption_words(text) for text in EXPRESSION_PHRASES[label]))
+        trained = set().union(*(caption_words(text) for text in EXPRESSION_WORDINGS[label]))
         assert held & trained <= SHARED_EXPRESSION_WORDS, label
     prompts = evaluation_prompts()
-    assert len(prompts) == 23 * 3 + 18 * 3
+    assert len(prompts) == 2 * 23 * 3 + 18 * 3
     assert not {p.text for p in prompts} & {text for text, _ in training}
     assert not set(NO_FACE_HELD_OUT) & set(NO_FACE_TRAINING)
 
@@ -234,3 +236,40 @@ def test_text2head_cli_writes_mesh_and_landmarks(tmp_path):
         command[:4] + ["  ", "--out", str(tmp_path / "e.obj")], check=False, capture_output=True, text=True
     )
     assert empty.returncode == 2 and "empty" in empty.stderr
+
+
+def test_controlnet_appearance_step_runs_a_local_diffusers_pipeline(tmp_path):
+    from tiny_diffusers import save_tiny_controlnet_pipeline
+
+    from cliphead.mapping.pairs import IdentityPairConfig, _build_renders
+    from cliphead.mapping.synthesis import build_synthesis
+
+    folder = save_tiny_controlnet_pipeline(tmp_path / "controlnet-pipeline")
+    config = IdentityPairConfig(n_identities=1, views_per_identity=2, kept=2, synthesis=f"controlnet:{folder}", seed=7)
+    arrays = _build_renders(config, None, workers=1)
+    assert arrays["images"].shape == (2, 96, 96, 3) and arrays["images"].dtype == np.uint8
+    assert arrays["images"].std() > 1  # a random network still paints something
+    assert np.array_equal(_build_renders(config, None, workers=1)["images"], arrays["images"])  # seeded
+    procedural = _build_renders(IdentityPairConfig(**TINY_PAIRS | {"n_identities": 1}), None, workers=1)
+    assert np.array_equal(procedural["codes"], arrays["codes"])  # same identity, another appearance step
+    with pytest.raises(FileNotFoundError, match="hubs"):
+        build_synthesis(f"controlnet:{tmp_path / 'missing'}")
+    with pytest.raises(ValueError, match="procedural"):
+        build_synthesis("stable-diffusion")
+
+
+def test_train_mappers_quick_writes_loadable_weights(tmp_path):
+    from cliphead.mapping.networks import load_mapper
+
+    command = [sys.executable, "-m", "cliphead.cli", "train", "mappers", "--quick", "--out", str(tmp_path)]
+    run = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    payload = json.loads(run.stdout.strip().splitlines()[-1])
+    assert payload["pairs"]["MLP_exp"] == 24 * 23 + len(NO_FACE_TRAINING)
+    mapper, provenance = load_mapper(tmp_path / "mapper_id.safetensors")
+    assert provenance["identity_source"] == "image+caption" and provenance["encoder"] == "lit-minilm"
+    assert mapper.config.input_dim == 384 and mapper.config.output_dim == 64
+    history = (tmp_path / "mapper_exp.history.csv").read_text().splitlines()
+    assert history[0] == "epoch,train_l2,train_cyclic,held_out_mse" and len(history) == 5
+    refused = subprocess.run([*command, "--install"], check=False, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--quick" in refused.stderr

@@ -99,3 +99,31 @@ def test_reproduce_appearance_world_quick(tmp_path):
     for name in ("appearance_regions.png", "appearance_textures.png", "appearance_attributes.png",
                  "embedded_clip_training.png", "embedded_clip_zero_shot.png", "embedded_clip_retrieval.png"):
         assert min(Image.open(figures / name).size) > 200, name
+
+
+def test_reproduce_01_and_02_quick(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "01", "02", "--quick",
+               "--results-dir", str(results), "--figures-dir", str(figures)]  # fmt: skip
+    run = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
+        "01_pair_generation.ipynb",
+        "02_mapper_training.ipynb",
+    ]
+    statistics = pd.read_csv(results / "pair_statistics.csv").set_index("statistic")["value"]
+    assert int(statistics["identity pairs"]) == 160 and int(statistics["identities"]) == 40
+    assert 90 < float(statistics["yaw range (degrees)"]) <= 120
+    ablation = pd.read_csv(results / "ablation_cyclic.csv").set_index(["mapper", "loss"])
+    assert len(ablation) == 4 and (ablation["seeds"] == 2).all()
+    assert ablation.loc[("MLP_id", "L2"), "paper"] == 8.33e-5 and ablation.loc[("MLP_exp", "L2 + cyclic"), "paper"] == 6.87e-4
+    assert (ablation["held_out_mse_mean"] > 0).all()
+    faithfulness = pd.read_csv(results / "text2geometry_eval.csv")
+    assert set(faithfulness["kind"]) == {"expression", "geometry"}
+    assert set(faithfulness["found"][faithfulness["kind"] == "geometry"]) <= {"low", "middle", "high"}
+    # The shipped mappers on held-out wordings: far above the 1/23 chance of the expression labels.
+    shipped = faithfulness[faithfulness["mappers"].str.startswith("shipped") & (faithfulness["kind"] == "expression")]
+    assert shipped["faithful"].mean() > 0.5
+    for name in ("pairs_samples.png", "pairs_statistics.png", "pairs_expression_similarity.png",
+                 "mappers_training.png", "text2geometry_faithfulness.png", "text2head_gallery.png"):  # fmt: skip
+        assert min(Image.open(figures / name).size) > 200, name

@@ -126,3 +126,10 @@ def faithfulness_summary(rows: pd.DataFrame) -> pd.DataFrame:
         table = pd.concat([labels, table[table["kind"] == "geometry"]], ignore_index=True)
     table["chance"] = np.where(table["kind"] == "geometry", 1 / 3, 1 / len(EXPRESSION_LABELS))
     return table
+
+
+def geometry_word_accuracy(rows: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy per geometry word (each word: its prompts in every frame), with the 1/3 chance level."""
+    geometry = rows[rows["kind"] == "geometry"]
+    table = geometry.groupby(["target", "word"], sort=False)["faithful"].agg(["mean", "count"]).reset_index()
+    return table.rename(columns={"mean": "accuracy", "count": "prompts"}).assign(chance=1 / 3)

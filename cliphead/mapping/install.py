@@ -30,8 +30,8 @@ from cliphead.weights.manifest import install_weights
 #: The shipped MLP_id's pair source (notebook 02 compares it with the paper's image-only pairs).
 SHIPPED_IDENTITY_SOURCE = "image+caption"
 #: Template prompts per labelled expression in the expression pairs.
-EXPRESSION_PROMPTS_PER_LABEL = 48
-QUICK_EXPRESSION_PROMPTS_PER_LABEL = 6
+EXPRESSION_PROMPTS_PER_LABEL = 400
+QUICK_EXPRESSION_PROMPTS_PER_LABEL = 24
 
 
 def train_mappers(

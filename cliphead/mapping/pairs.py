@@ -276,7 +276,7 @@ class ExpressionPairs:
     prompts: tuple[str, ...]
 
 
-def expression_pairs(encoder: ImageTextEncoder, model, per_label: int = 48, seed: int = 0) -> ExpressionPairs:
+def expression_pairs(encoder: ImageTextEncoder, model, per_label: int = 400, seed: int = 0) -> ExpressionPairs:
     """``per_label`` template prompts for each of the 23 labels, plus the no-face sentences (→ neutral)."""
     pairs = expression_training_prompts(per_label, seed) + [(text, "no face") for text in NO_FACE_TRAINING]
     prompts, labels = zip(*pairs)

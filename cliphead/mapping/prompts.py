@@ -6,11 +6,14 @@ template is :data:`~cliphead.appearance.captions.PAPER_TEMPLATE` (a skin-tone wo
 slot) and the expression slot takes every training wording of the label in
 :data:`~cliphead.appearance.captions.EXPRESSION_PHRASES` (three per label).
 
-The evaluation set (:func:`evaluation_prompts`) is disjoint from everything the mappers are trained
-on: its expression wordings (:data:`HELD_OUT_EXPRESSIONS`) share no word with the training wordings
-of the same label but function words and a body-part noun or a side (:data:`SHARED_EXPRESSION_WORDS`), and its sentence
-frames (:data:`EVALUATION_FRAMES`) are not the template's. Identity prompts name one geometry word
-of :data:`~cliphead.appearance.geometry.GEOMETRY_MEASURES` each, in the same held-out frames.
+No prompt of the evaluation set (:func:`evaluation_prompts`) is trained on. Its sentence frames
+(:data:`EVALUATION_FRAMES`) are neither the template nor a training frame, and it has two
+expression sets: **held-out frames** puts the captions' own expression wordings in those frames
+("a 3D model of someone laughing out loud"); **held-out words and frames** puts wordings there that
+share no word with the label's training wordings but function words, a body-part noun or a side
+(:data:`HELD_OUT_EXPRESSIONS`, :data:`SHARED_EXPRESSION_WORDS`: "a 3D model of someone cackling").
+Identity prompts name one geometry word of :data:`~cliphead.appearance.geometry.GEOMETRY_MEASURES`
+each, in every held-out frame.
 
 Sentences with no face in them (:data:`NO_FACE_TRAINING`) are trained to the latent means, so that
 a prompt about something else gives an average head rather than an arbitrary one;
@@ -36,6 +39,62 @@ from cliphead.appearance.captions import (
 )
 from cliphead.appearance.geometry import GEOMETRY_MEASURES
 from cliphead.heads.expressions import EXPRESSION_LABELS
+
+#: Training wordings of every labelled expression beyond the captions' three (EXPRESSION_PHRASES): a
+#: small sentence encoder places a paraphrase near a label only if some training wording is near it.
+EXTRA_EXPRESSION_WORDINGS: dict[str, tuple[str, ...]] = {
+    "neutral": ("with a straight face", "impassive", "without any particular expression", "at rest", "with a still face"),
+    "happy": ("glad", "grinning", "delighted", "with a broad smile", "content and smiling"),
+    "sad": ("tearful", "melancholy", "depressed", "crying softly", "with a downturned mouth"),
+    "angry": ("irate", "livid", "mad with anger", "annoyed and hostile", "seething"),
+    "surprised": ("astounded", "in disbelief", "with wide-eyed wonder", "flabbergasted", "caught off guard"),
+    "disgusted": ("nauseated", "sickened", "appalled", "with an expression of distaste", "with a sneer of distaste"),
+    "fearful": ("horrified", "petrified", "anxious and afraid", "in a state of fear", "alarmed"),
+    "pouting": ("with protruding lips", "with a sullen pout", "moody and pouting", "pushing the lips out",
+                "with a childish pout"),
+    "laughing": ("chuckling", "roaring with laughter", "laughing hysterically", "in hysterics", "with a hearty laugh"),
+    "smirk": ("with a partial smile", "smiling on one side", "with a wry smile", "with a knowing smirk",
+              "with an arrogant one-sided smile"),
+    "wink": ("giving a wink", "closing one eye", "with a cheeky wink", "with one eye shut", "winking at the viewer"),
+    "eyes closed": ("with shut eyes", "with lids closed", "resting with closed eyes", "with eyes tightly closed",
+                    "meditating with closed eyes"),
+    "mouth open": ("open-mouthed", "with the jaw dropped", "with a big open mouth", "with the mouth hanging open",
+                   "with an open jaw"),
+    "puffed cheeks": ("with swollen cheeks", "blowing out the cheeks", "with cheeks full of air",
+                      "puffing up the cheeks", "with puffy cheeks"),
+    "kiss": ("kissing", "with kissy lips", "puckering the lips", "ready to kiss", "sending a kiss"),
+    "squint": ("squinting strongly", "with narrowed eyes", "with eyes narrowed to slits", "squinting in bright light",
+               "squinting suspiciously"),
+    "raised brows": ("with raised brows", "with eyebrows up", "with eyebrows pulled up", "with brows raised in question",
+                     "with elevated eyebrows"),
+    "frown": ("frowning hard", "with a displeased frown", "with drawn-together brows", "with brows pulled down",
+              "with a deep frown"),
+    "grimace": ("with a tense grimace", "showing clenched teeth", "with a strained face", "contorted in discomfort",
+                "with teeth bared"),
+    "jaw left": ("with the jaw shifted left", "with the jaw over to the left", "moving the jaw to the left side",
+                 "with the lower jaw pushed left", "with a jaw skewed to the left"),
+    "jaw right": ("with the jaw shifted right", "with the jaw over to the right", "moving the jaw to the right side",
+                  "with the lower jaw pushed right", "with a jaw skewed to the right"),
+    "jaw forward": ("sticking the jaw out", "with a forward-set jaw", "with the jaw jutting out",
+                    "extending the jaw forward", "with the jaw pushed out"),
+    "lips rolled in": ("with lips folded inward", "with the lips folded in", "biting both lips",
+                       "with lips rolled inward", "with the lips turned in"),
+}  # fmt: skip
+#: Every training wording of a label: the captions' three, then the extra ones.
+EXPRESSION_WORDINGS = {
+    label: EXPRESSION_PHRASES[label] + EXTRA_EXPRESSION_WORDINGS[label] for label in EXPRESSION_PHRASES
+}
+#: Sentence frames of the expression training prompts besides the paper's template (which half of them use).
+TRAINING_FRAMES = (
+    "A face {w}",
+    "A {gender} {w}",
+    "A {age} {gender} {w}",
+    "A head of a {gender} {w}",
+    "A close-up of a {gender} {w}",
+    "A render of a {skin} {gender} {w}",
+    "A photo of a {age} {skin} {gender} {w}",
+    "An avatar {w}",
+)
 
 #: Held-out wordings of every labelled expression (never used in training).
 HELD_OUT_EXPRESSIONS: dict[str, tuple[str, ...]] = {
@@ -66,7 +125,23 @@ HELD_OUT_EXPRESSIONS: dict[str, tuple[str, ...]] = {
 
 #: The only words a held-out expression wording may share with the label's training wordings.
 SHARED_EXPRESSION_WORDS = frozenset(
-    {"a", "the", "with", "for", "in", "to", "lips", "eyes", "brows", "eyebrows", "cheeks", "left", "right"}
+    {
+        "a",
+        "the",
+        "with",
+        "for",
+        "in",
+        "to",
+        "and",
+        "out",
+        "lips",
+        "eyes",
+        "brows",
+        "eyebrows",
+        "cheeks",
+        "left",
+        "right",
+    }
 )
 #: Sentence frames of the evaluation prompts (the training template is not among them).
 EVALUATION_FRAMES = ("a 3D model of someone {}", "a digital head of a person {}", "portrait of somebody {}")
@@ -100,6 +175,11 @@ NO_FACE_TRAINING = (
 NO_FACE_HELD_OUT = ("a vintage typewriter", "the recipe for pancakes", "a lighthouse on a cliff")
 
 
+#: The evaluation's prompt sets: new sentence frames around training words, and new words in new frames.
+HELD_OUT_FRAMES = "held-out frames"
+HELD_OUT_WORDS = "held-out words and frames"
+
+
 class EvaluationPrompt(NamedTuple):
     """One prompt of the evaluation set and what it asks for."""
 
@@ -108,18 +188,21 @@ class EvaluationPrompt(NamedTuple):
     target: str  # the expression label, or the geometry measure
     word: str  # the expression's wording, or the geometry word ("long face")
     side: str  # for geometry: "low" or "high"; "" for expressions
+    prompt_set: str  # HELD_OUT_FRAMES or HELD_OUT_WORDS
 
 
-def expression_prompt(rng: np.random.Generator, label: str, wording: str) -> str:
-    """The paper's template with a random age, skin tone, gender and hair colour and ``wording``."""
-    text = PAPER_TEMPLATE.format(
-        age=AGE_WORDS[AGES[int(rng.integers(len(AGES)))]][0],
-        skin=SKIN_ADJECTIVES[list(SKIN_BUCKETS)[int(rng.integers(len(SKIN_BUCKETS)))]][0],
-        gender=GENDER_WORDS[GENDERS[int(rng.integers(len(GENDERS)))]][0],
-        colour=HAIR_WORDS[list(HAIR_COLOURS)[int(rng.integers(len(HAIR_COLOURS)))]][0],
-        expression=wording,
-    )
-    return fix_articles(text)
+def expression_prompt(rng: np.random.Generator, wording: str) -> str:
+    """A training prompt: the paper's template (half the time) or another training frame, random fill-ins."""
+    fill = {
+        "age": AGE_WORDS[AGES[int(rng.integers(len(AGES)))]][0],
+        "skin": SKIN_ADJECTIVES[list(SKIN_BUCKETS)[int(rng.integers(len(SKIN_BUCKETS)))]][0],
+        "gender": GENDER_WORDS[GENDERS[int(rng.integers(len(GENDERS)))]][0],
+    }
+    if rng.random() < 0.5:
+        colour = HAIR_WORDS[list(HAIR_COLOURS)[int(rng.integers(len(HAIR_COLOURS)))]][0]
+        return fix_articles(PAPER_TEMPLATE.format(**fill, colour=colour, expression=wording))
+    frame = TRAINING_FRAMES[int(rng.integers(len(TRAINING_FRAMES)))]
+    return fix_articles(frame.format(**fill, w=wording))
 
 
 def expression_training_prompts(per_label: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -127,8 +210,8 @@ def expression_training_prompts(per_label: int, seed: int = 0) -> list[tuple[str
     rng = np.random.default_rng(seed)
     pairs = []
     for label in EXPRESSION_LABELS:
-        wordings = EXPRESSION_PHRASES[label]
-        pairs += [(expression_prompt(rng, label, wordings[k % len(wordings)]), label) for k in range(per_label)]
+        wordings = EXPRESSION_WORDINGS[label]
+        pairs += [(expression_prompt(rng, wordings[k % len(wordings)]), label) for k in range(per_label)]
     return pairs
 
 
@@ -142,16 +225,24 @@ def identity_caption(attributes: Attributes, words: dict[str, str | None]) -> st
 
 
 def evaluation_prompts() -> list[EvaluationPrompt]:
-    """Every labelled expression in each held-out wording, and every geometry word in each frame."""
+    """The evaluation set: expressions and geometry words in held-out frames, expressions in held-out words.
+
+    Every labelled expression appears three times in each expression set: its caption wordings
+    (:data:`~cliphead.appearance.captions.EXPRESSION_PHRASES`) each in one held-out frame, and its
+    held-out wordings each in one held-out frame. Every geometry word appears in each frame.
+    """
     prompts = [
-        EvaluationPrompt(frame.format(wording), "expression", label, wording, "")
+        EvaluationPrompt(frame.format(wording), "expression", label, wording, "", prompt_set)
+        for prompt_set, wordings in ((HELD_OUT_FRAMES, EXPRESSION_PHRASES), (HELD_OUT_WORDS, HELD_OUT_EXPRESSIONS))
         for label in EXPRESSION_LABELS
-        for wording, frame in zip(HELD_OUT_EXPRESSIONS[label], EVALUATION_FRAMES)
+        for wording, frame in zip(wordings[label], EVALUATION_FRAMES)
     ]
     for name, measure in GEOMETRY_MEASURES.items():
         for side, word in (("low", measure.low), ("high", measure.high)):
             prompts += [
-                EvaluationPrompt(frame.format(GEOMETRY_PHRASE.format(word)), "geometry", name, word, side)
+                EvaluationPrompt(
+                    frame.format(GEOMETRY_PHRASE.format(word)), "geometry", name, word, side, HELD_OUT_FRAMES
+                )
                 for frame in EVALUATION_FRAMES
             ]
     return prompts

@@ -147,11 +147,11 @@ def train_mapper(
             if backward is not None:
                 cyclic = ((backward(predicted) - psi[batch]) ** 2).mean()
                 loss = l2 + config.cyclic_weight * cyclic
-                sums[1] += float(cyclic) * len(batch)
+                sums[1] += cyclic.item() * len(batch)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            sums[0] += float(l2) * len(batch)
+            sums[0] += l2.item() * len(batch)
         mapper.eval()
         held_out = _mse(mapper, psi[held], targets[held])
         rows.append(
