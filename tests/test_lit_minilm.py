@@ -134,3 +134,20 @@ def test_quick_training_writes_a_loadable_tower_and_resumes(tmp_path):
     assert tower.encode_image(np.zeros((96, 96, 3), np.uint8)).shape == (1, 384)
     subprocess.run(command, capture_output=True, text=True, check=True)  # resumes from the last checkpoint
     assert weights.read_bytes() == first
+
+
+def test_plain_torch_minilm_matches_sentence_transformers(encoder):
+    """The text tower runs MiniLM's weights without sentence-transformers; the space must be the same."""
+    from sentence_transformers import SentenceTransformer
+
+    from cliphead.clip.minilm import minilm_directory
+
+    reference = SentenceTransformer(str(minilm_directory()), device="cpu")
+    texts = ["a face with red hair", "A face of an old light-skinned man with grey hair, laughing", "x", "Héllo, 3D-head!"]
+    texts.append("a very long prompt " * 100)  # over the 256-token limit: both truncate
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = encoder.encode_text(texts)
+    assert len(caught) == 1 and "truncated" in str(caught[0].message)
+    theirs = torch.nn.functional.normalize(reference.encode(texts, convert_to_tensor=True), dim=-1)
+    assert (ours - theirs).abs().max() < 1e-5

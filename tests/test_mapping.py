@@ -165,7 +165,7 @@ def test_training_learns_a_held_out_mapping_and_the_cyclic_variant_runs():
     baseline = float(targets[held].var(0).mean())
     assert run.held_out_mse < 0.2 * baseline
     assert run.history["held_out_mse"].iloc[-1] < run.history["held_out_mse"].iloc[0]
-    rows, runs = cyclic_ablation({"toy": data}, seeds=(0, 1), config=MapperTrainingConfig(epochs=2), progress=False)
+    rows, runs = cyclic_ablation({"toy": data}, seeds=(0, 1), config=MapperTrainingConfig(epochs=2), workers=2)
     assert list(rows["loss"]) == ["L2", "L2", "L2 + cyclic", "L2 + cyclic"]
     assert runs["toy", "L2 + cyclic", 0].backward is not None and runs["toy", "L2", 0].backward is None
     assert (runs["toy", "L2 + cyclic", 1].history["train_cyclic"] > 0).all()

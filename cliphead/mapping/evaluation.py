@@ -98,7 +98,13 @@ def evaluate_prompts(
         extraction = extract_disk(model, z_id, settings.resolution)
         with torch.no_grad():
             landmarks = model.canonical_landmarks(z_id).double().numpy()
-        row = {"kind": prompt.kind, "target": prompt.target, "word": prompt.word, "prompt": prompt.text}
+        row = {
+            "kind": prompt.kind,
+            "prompt_set": prompt.prompt_set,
+            "target": prompt.target,
+            "word": prompt.word,
+            "prompt": prompt.text,
+        }
         if prompt.kind == "geometry":
             value = measure_geometry(extraction.vertices, landmarks)[prompt.target]
             low, high = tertiles[prompt.target]
@@ -113,19 +119,26 @@ def evaluate_prompts(
 
 
 def faithfulness_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy per expression label and per geometry word, with the chance level of each."""
-    table = rows.groupby(["kind", "target", "word"], sort=False)["faithful"].agg(["mean", "count"]).reset_index()
-    table = table.rename(columns={"mean": "accuracy", "count": "prompts"})
-    if (rows["kind"] == "expression").any():  # an expression's wordings differ; report the label
-        expression = rows[rows["kind"] == "expression"].groupby("target", sort=False)["faithful"]
-        labels = (
-            expression.agg(["mean", "count"]).reset_index().rename(columns={"mean": "accuracy", "count": "prompts"})
-        )
-        labels.insert(0, "kind", "expression")
-        labels.insert(2, "word", labels["target"])
-        table = pd.concat([labels, table[table["kind"] == "geometry"]], ignore_index=True)
+    """Accuracy per expression label (per prompt set) and per geometry word, with the chance level of each."""
+    expression = rows[rows["kind"] == "expression"].assign(word=lambda frame: frame["target"])
+    table = pd.concat([expression, rows[rows["kind"] == "geometry"]]).groupby(
+        ["kind", "prompt_set", "target", "word"], sort=False
+    )["faithful"]
+    table = table.agg(["mean", "count"]).reset_index().rename(columns={"mean": "accuracy", "count": "prompts"})
     table["chance"] = np.where(table["kind"] == "geometry", 1 / 3, 1 / len(EXPRESSION_LABELS))
     return table
+
+
+#: Labels the embedded head model's geometry barely tells apart: its eyelids close over the kept
+#: eyeballs, so "eyes closed" moves the surface by under 0.2 mm (see notebook 02).
+INDISTINGUISHABLE = frozenset({"neutral", "eyes closed"})
+
+
+def merged_accuracy(rows: pd.DataFrame) -> float:
+    """Expression accuracy counting a neutral/eyes-closed confusion as right (:data:`INDISTINGUISHABLE`)."""
+    expression = rows[rows["kind"] == "expression"]
+    both = expression["target"].isin(INDISTINGUISHABLE) & expression["found"].isin(INDISTINGUISHABLE)
+    return float((expression["faithful"] | both).mean())
 
 
 def geometry_word_accuracy(rows: pd.DataFrame) -> pd.DataFrame:

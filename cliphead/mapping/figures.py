@@ -106,14 +106,20 @@ def text_to_head_gallery(
 
 
 def faithfulness_figure(summary: pd.DataFrame, path: Path, title: str) -> Path:
-    """Accuracy per expression label and per geometry word against chance."""
-    figure, axes = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [23, 18]})
+    """Accuracy per expression label (one bar per prompt set) and per geometry word, against chance."""
+    figure, axes = plt.subplots(1, 2, figsize=(14, 4.4), gridspec_kw={"width_ratios": [23, 18]})
     for axis, kind in zip(axes, ("expression", "geometry")):
         rows = summary[summary["kind"] == kind]
-        axis.bar(range(len(rows)), rows["accuracy"], color="#4c72b0")
-        axis.axhline(float(rows["chance"].iloc[0]) if len(rows) else 0, color="#c44e52", ls="--", label="chance")
-        axis.set_xticks(range(len(rows)))
-        axis.set_xticklabels(rows["word"], rotation=70, fontsize=7, ha="right")
+        sets = list(dict.fromkeys(rows["prompt_set"]))
+        words = list(dict.fromkeys(rows["word"]))
+        width = 0.8 / max(len(sets), 1)
+        for k, prompt_set in enumerate(sets):
+            values = rows[rows["prompt_set"] == prompt_set].set_index("word")["accuracy"].reindex(words)
+            axis.bar(np.arange(len(words)) + (k - (len(sets) - 1) / 2) * width, values, width, label=prompt_set)
+        if len(rows):
+            axis.axhline(float(rows["chance"].iloc[0]), color="#c44e52", ls="--", label="chance")
+        axis.set_xticks(range(len(words)))
+        axis.set_xticklabels(words, rotation=70, fontsize=7, ha="right")
         axis.set_ylim(0, 1.05)
         axis.set_title(f"{kind} prompts", fontsize=9)
         axis.legend(fontsize=7)

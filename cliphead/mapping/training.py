@@ -169,32 +169,56 @@ def train_mapper(
     return MapperRun(mapper, backward, history, held_out, time.perf_counter() - start, config)
 
 
+def _ablation_run(name: str, data: TrainingSet, loss: str, config: MapperTrainingConfig) -> tuple[dict, MapperRun]:
+    run = train_mapper(data, config, progress=False)
+    row = {
+        "mapper": name,
+        "loss": loss,
+        "seed": config.seed,
+        "held_out_mse": run.held_out_mse,
+        "train_pairs": int(len(data.split(config.held_out, config.seed)[0])),
+        "seconds": round(run.seconds, 1),
+    }
+    return row, run
+
+
+def _single_threaded_worker() -> None:
+    torch.set_num_threads(1)
+
+
 def cyclic_ablation(
     sets: dict[str, TrainingSet],
     seeds: tuple[int, ...],
     config: MapperTrainingConfig = MapperTrainingConfig(),
     cyclic_weight: float = 1.0,
-    progress: bool = True,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str, int], MapperRun]]:
-    """Supplementary Table 1: held-out MSE of each mapper for L2 and L2 + cyclic, one row per seed."""
-    rows, runs = [], {}
-    for name, data in sets.items():
-        for loss, weight in (("L2", 0.0), ("L2 + cyclic", cyclic_weight)):
-            for seed in seeds:
-                run_config = replace(config, cyclic_weight=weight, seed=seed)
-                run = train_mapper(data, run_config, progress=progress, description=f"{name} {loss} seed {seed}")
-                runs[name, loss, seed] = run
-                rows.append(
-                    {
-                        "mapper": name,
-                        "loss": loss,
-                        "seed": seed,
-                        "held_out_mse": run.held_out_mse,
-                        "train_pairs": len(data.split(config.held_out, seed)[0]),
-                        "seconds": round(run.seconds, 1),
-                    }
-                )
-    return pd.DataFrame(rows), runs
+    """Supplementary Table 1: held-out MSE of each mapper for L2 and L2 + cyclic, one row per seed.
+
+    ``workers`` > 1 trains runs side by side in spawned single-threaded processes (batch-10 steps
+    are too small for threads to help; separate runs are not), so scripts need a ``__main__`` guard.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from tqdm.auto import tqdm
+
+    tasks = [
+        (name, data, loss, replace(config, cyclic_weight=weight, seed=seed))
+        for name, data in sets.items()
+        for loss, weight in (("L2", 0.0), ("L2 + cyclic", cyclic_weight))
+        for seed in seeds
+    ]
+    progress = {"desc": "cyclic ablation", "unit": "run", "total": len(tasks)}
+    if workers == 1:
+        results = [_ablation_run(*task) for task in tqdm(tasks, **progress)]
+    else:
+        context = get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_worker) as pool:
+            futures = [pool.submit(_ablation_run, *task) for task in tasks]
+            results = [future.result() for future in tqdm(futures, **progress)]
+    runs = {(name, loss, task_config.seed): run for (name, _, loss, task_config), (_, run) in zip(tasks, results)}
+    return pd.DataFrame([row for row, _ in results]), runs
 
 
 #: Supplementary Table 1's held-out MSE (NPHM latents, OpenCLIP ViT, ControlNet images).
