@@ -143,7 +143,12 @@ def test_plain_torch_minilm_matches_sentence_transformers(encoder):
     from cliphead.clip.minilm import minilm_directory
 
     reference = SentenceTransformer(str(minilm_directory()), device="cpu")
-    texts = ["a face with red hair", "A face of an old light-skinned man with grey hair, laughing", "x", "Héllo, 3D-head!"]
+    texts = [
+        "a face with red hair",
+        "A face of an old light-skinned man with grey hair, laughing",
+        "x",
+        "Héllo, 3D-head!",
+    ]
     texts.append("a very long prompt " * 100)  # over the 256-token limit: both truncate
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -116,7 +116,10 @@ def test_reproduce_01_and_02_quick(tmp_path):
     assert 90 < float(statistics["yaw range (degrees)"]) <= 120
     ablation = pd.read_csv(results / "ablation_cyclic.csv").set_index(["mapper", "loss"])
     assert len(ablation) == 4 and (ablation["seeds"] == 2).all()
-    assert ablation.loc[("MLP_id", "L2"), "paper"] == 8.33e-5 and ablation.loc[("MLP_exp", "L2 + cyclic"), "paper"] == 6.87e-4
+    assert (
+        ablation.loc[("MLP_id", "L2"), "paper"] == 8.33e-5
+        and ablation.loc[("MLP_exp", "L2 + cyclic"), "paper"] == 6.87e-4
+    )
     assert (ablation["held_out_mse_mean"] > 0).all()
     faithfulness = pd.read_csv(results / "text2geometry_eval.csv")
     assert set(faithfulness["kind"]) == {"expression", "geometry"}

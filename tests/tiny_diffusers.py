@@ -47,7 +47,8 @@ def save_tiny_controlnet_pipeline(folder: Path, seed: int = 0) -> Path:
         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
         cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8,
     )  # fmt: skip
-    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 8))  # one halving: hint 16 px → latent 8
+    # Two conditioning channels entries: one halving, from the 16 px hint to the 8 px latent.
+    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 8))
     vae = AutoencoderKL(
         block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=8,
         down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,

@@ -11,9 +11,7 @@ config, built in parallel worker processes, and cached in the user cache.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -89,27 +87,13 @@ def _render_chunk(config: RenderSetConfig, start: int, stop: int) -> dict:
     return {"images": images, "records": records, "heads": head_index, "captions": caption_rows}
 
 
-def _single_threaded_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def _build(config: RenderSetConfig, workers: int) -> dict[str, np.ndarray]:
-    from tqdm.auto import tqdm
+    from cliphead.parallel import map_in_processes
 
     head_bank(config.bank_heads, 0)  # built once here, not in every worker
     chunk = 64
-    bounds = [(start, min(start + chunk, config.n_images)) for start in range(0, config.n_images, chunk)]
-    progress = {"desc": f"rendering {config.split} set", "unit": "chunk", "total": len(bounds)}
-    if workers == 1:
-        parts = [_render_chunk(config, start, stop) for start, stop in tqdm(bounds, **progress)]
-    else:
-        # Spawned, not forked: a fork after torch or the tokenizer started their thread pools can hang.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_worker) as pool:
-            futures = [pool.submit(_render_chunk, config, start, stop) for start, stop in bounds]
-            parts = [future.result() for future in tqdm(futures, **progress)]
+    bounds = [(config, start, min(start + chunk, config.n_images)) for start in range(0, config.n_images, chunk)]
+    parts = map_in_processes(_render_chunk, bounds, workers, f"rendering {config.split} set", "chunk")
     return {
         "images": np.stack([image for part in parts for image in part["images"]]),
         "records": np.array([record for part in parts for record in part["records"]]),

@@ -22,9 +22,7 @@ head model's trained code of the label.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -140,24 +138,15 @@ def _render_identities(config: IdentityPairConfig, head_weights: str | None, sta
     return out
 
 
-def _single_threaded_worker() -> None:
-    torch.set_num_threads(1)
-
-
 def _build_renders(config: IdentityPairConfig, head_weights: str | None, workers: int) -> dict[str, np.ndarray]:
-    from tqdm.auto import tqdm
+    from cliphead.parallel import map_in_processes
 
     chunk = 8
-    bounds = [(start, min(start + chunk, config.n_identities)) for start in range(0, config.n_identities, chunk)]
-    progress = {"desc": "identity pairs (extract, UV, render)", "unit": "chunk", "total": len(bounds)}
-    if workers == 1:
-        parts = [_render_identities(config, head_weights, a, b) for a, b in tqdm(bounds, **progress)]
-    else:
-        # Spawned, not forked: a fork after torch started its thread pool can hang.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_worker) as pool:
-            futures = [pool.submit(_render_identities, config, head_weights, a, b) for a, b in bounds]
-            parts = [future.result() for future in tqdm(futures, **progress)]
+    bounds = [
+        (config, head_weights, start, min(start + chunk, config.n_identities))
+        for start in range(0, config.n_identities, chunk)
+    ]
+    parts = map_in_processes(_render_identities, bounds, workers, "identity pairs (extract, UV, render)", "chunk")
 
     def joined(key: str) -> list:
         return [item for part in parts for item in part[key]]

@@ -148,28 +148,21 @@ EVALUATION_FRAMES = ("a 3D model of someone {}", "a digital head of a person {}"
 #: How the evaluation frames take a geometry word ("a long face").
 GEOMETRY_PHRASE = "who has a {}"
 
-#: Sentences without a face, trained to the latent means.
-NO_FACE_TRAINING = (
-    "a photo of a car",
-    "a bowl of fruit on a table",
-    "the stock market fell today",
-    "a red bicycle leaning on a wall",
-    "mountains at sunset",
-    "a plate of spaghetti",
-    "an old wooden chair",
-    "a cat sleeping on a sofa",
-    "a city skyline at night",
-    "the quarterly sales report",
-    "a sailing boat on the sea",
-    "a glass of orange juice",
-    "a field of sunflowers",
-    "a laptop on a desk",
-    "heavy rain in the forest",
-    "a pile of books",
-    "a blue coffee mug",
-    "a steam train crossing a bridge",
-    "instructions for assembling a shelf",
-    "a snowy street in winter",
+#: Things and scenes without a face, and the frames that make sentences of them (see NO_FACE_TRAINING).
+NO_FACE_THINGS = (
+    "a car", "a bowl of fruit", "a red bicycle", "a mountain at sunset", "a plate of spaghetti", "a wooden chair",
+    "a city skyline", "a sailing boat", "a glass of orange juice", "a field of sunflowers", "a laptop", "a pile of books",
+    "a blue coffee mug", "a steam train", "a snowy street", "a bridge over a river", "a pair of shoes", "a guitar",
+    "a kitchen table", "a forest in the rain", "a spreadsheet of sales figures", "a parking lot", "a bunch of keys",
+    "a tennis ball", "an umbrella", "a desk lamp", "a loaf of bread", "a map of the city", "a washing machine",
+    "a garden fence",
+)  # fmt: skip
+NO_FACE_FRAMES = ("{}", "a photo of {}", "a drawing of {}", "an old {}", "{} in the evening", "instructions for {}")
+#: Sentences without a face, trained to the latent means: every thing in every frame.
+NO_FACE_TRAINING = tuple(
+    fix_articles(frame.format(thing) if not frame.startswith("an old") else f"an old {thing.split(' ', 1)[1]}")
+    for thing in NO_FACE_THINGS
+    for frame in NO_FACE_FRAMES
 )
 #: Other sentences without a face, for testing (never trained on).
 NO_FACE_HELD_OUT = ("a vintage typewriter", "the recipe for pancakes", "a lighthouse on a cliff")

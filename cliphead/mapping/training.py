@@ -23,7 +23,7 @@ from cliphead.mapping.prompts import NO_FACE_TRAINING
 #: Where identity ψ come from: the paper's image embeddings, the identity captions, or both.
 IDENTITY_SOURCES = ("image", "caption", "image+caption")
 #: Share of the identity training set made of no-face sentences mapped to the latent mean.
-NO_FACE_SHARE = 0.02
+NO_FACE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -176,14 +176,10 @@ def _ablation_run(name: str, data: TrainingSet, loss: str, config: MapperTrainin
         "loss": loss,
         "seed": config.seed,
         "held_out_mse": run.held_out_mse,
-        "train_pairs": int(len(data.split(config.held_out, config.seed)[0])),
+        "train_pairs": len(data.split(config.held_out, config.seed)[0]),
         "seconds": round(run.seconds, 1),
     }
     return row, run
-
-
-def _single_threaded_worker() -> None:
-    torch.set_num_threads(1)
 
 
 def cyclic_ablation(
@@ -195,13 +191,10 @@ def cyclic_ablation(
 ) -> tuple[pd.DataFrame, dict[tuple[str, str, int], MapperRun]]:
     """Supplementary Table 1: held-out MSE of each mapper for L2 and L2 + cyclic, one row per seed.
 
-    ``workers`` > 1 trains runs side by side in spawned single-threaded processes (batch-10 steps
-    are too small for threads to help; separate runs are not), so scripts need a ``__main__`` guard.
+    ``workers`` > 1 trains runs side by side in worker processes (:mod:`cliphead.parallel`): batch-10
+    steps are too small for threads to help, separate runs are not.
     """
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from tqdm.auto import tqdm
+    from cliphead.parallel import map_in_processes
 
     tasks = [
         (name, data, loss, replace(config, cyclic_weight=weight, seed=seed))
@@ -209,14 +202,7 @@ def cyclic_ablation(
         for loss, weight in (("L2", 0.0), ("L2 + cyclic", cyclic_weight))
         for seed in seeds
     ]
-    progress = {"desc": "cyclic ablation", "unit": "run", "total": len(tasks)}
-    if workers == 1:
-        results = [_ablation_run(*task) for task in tqdm(tasks, **progress)]
-    else:
-        context = get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_worker) as pool:
-            futures = [pool.submit(_ablation_run, *task) for task in tasks]
-            results = [future.result() for future in tqdm(futures, **progress)]
+    results = map_in_processes(_ablation_run, tasks, workers, "cyclic ablation", "run")
     runs = {(name, loss, task_config.seed): run for (name, _, loss, task_config), (_, run) in zip(tasks, results)}
     return pd.DataFrame([row for row, _ in results]), runs
 
