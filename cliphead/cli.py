@@ -350,6 +350,7 @@ def cmd_text2head(args: argparse.Namespace) -> None:
         "identity_sigma": round(generated.identity_sigma, 4),
         "expression_sigma": round(generated.expression_sigma, 4),
         "out_of_distribution": generated.out_of_distribution,
+        "uv_ready": generated.uv_ready,
         "seconds": round(generated.seconds, 3),
     }
     emit(summary, payload)

@@ -204,12 +204,14 @@ def test_expression_measure_recognises_every_label(head_model):
 def test_shipped_mappers_text_to_head(head_model, encoder):
     from cliphead.heads.generation import head_validity
     from cliphead.mapping.text2head import TextToHead
+    from cliphead.meshes import euler_characteristic
 
     text_to_head = TextToHead(encoder, head_model=head_model)
     first = text_to_head.generate("a laughing old man with a long face", resolution=96)
     second = text_to_head.generate("a laughing old man with a long face", resolution=96)
     assert np.array_equal(first.head.vertices, second.head.vertices)
     assert head_validity(first.head.vertices, first.head.faces)["valid"]
+    assert first.uv_ready and euler_characteristic(first.head.faces) == 1  # ready for `cliphead uv align`
     varied = text_to_head.generate("a laughing old man with a long face", seed=1, resolution=96)
     assert not torch.equal(varied.z_id, first.z_id) and torch.equal(varied.z_exp, first.z_exp)
     # A prompt with no face words gives a head near the latent mean: much nearer than a random sample (~1 σ).

@@ -21,6 +21,7 @@ head model's trained code of the label.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -240,7 +241,7 @@ def _encode(encode, items, batch: int, desc: str) -> np.ndarray:
 
 
 def identity_pairs(renders: IdentityRenders, encoder: ImageTextEncoder) -> IdentityPairs:
-    """ψ of every identity render under ``encoder`` (cached per encoder fingerprint)."""
+    """ψ of every identity render under ``encoder`` (cached per encoder fingerprint and caption text)."""
     captions = np.array(
         [identity_caption(record, renders.words(int(i))) for record, i in zip(renders.records, renders.identity)]
     )
@@ -251,7 +252,8 @@ def identity_pairs(renders: IdentityRenders, encoder: ImageTextEncoder) -> Ident
             "caption": _encode(lambda t: encoder.encode_text(list(t)), captions, 256, "caption embeddings"),
         }
 
-    arrays = load_cached_npz(f"{renders.key}-psi-{fingerprint(encoder)}", build)
+    captions_digest = hashlib.sha256("\n".join(captions).encode()).hexdigest()[:8]
+    arrays = load_cached_npz(f"{renders.key}-psi-{fingerprint(encoder)}-{captions_digest}", build)
     return IdentityPairs(renders, encoder.name, arrays["image"], arrays["caption"], captions)
 
 

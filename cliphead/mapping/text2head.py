@@ -6,6 +6,11 @@ same prompt gives the same head. ``seed`` draws a variation around the predicted
 (``variation`` standard deviations of the latent distribution per dimension), for users who want
 several heads from one prompt.
 
+The canonical mesh is extracted as a disk (:func:`~cliphead.heads.generation.extract_disk`: the level
+set a fraction of a voxel outside the surface, 0.3 mm at resolution 256, closes the slits that give
+marching cubes handles), so a generated head goes straight into the aligned UV map; in the rare case
+that no offset gives a disk, the plain zero level set is kept and ``uv_ready`` says so.
+
 How far a prediction lies from the latent distribution is reported as the RMS of its standardised
 coordinates, ``sigma = sqrt(mean(((z - mean) / std)²))``: the latent mean has 0, a random sample
 of the distribution about 1; values well above :data:`OUT_OF_DISTRIBUTION_SIGMA` say the prompt led
@@ -22,9 +27,10 @@ import numpy as np
 import torch
 
 from cliphead.clip.encoder import ImageTextEncoder, checked_prompts
-from cliphead.heads.generation import Extraction, neural_head
+from cliphead.heads.generation import Extraction, extract_canonical, extract_disk, neural_head
 from cliphead.heads.surfaces import Head
 from cliphead.mapping.networks import MappingMLP, load_mapper
+from cliphead.meshes import MeshError
 from cliphead.weights.manifest import WEIGHTS_DIR
 
 DEFAULT_ID_MAPPER = WEIGHTS_DIR / "mapper_id.safetensors"
@@ -50,6 +56,11 @@ class GeneratedHead:
     expression_sigma: float
     extraction: Extraction
     seconds: float
+
+    @property
+    def uv_ready(self) -> bool:
+        """Whether the mesh is a disk (one neck boundary, no handles), as ``cliphead uv align`` needs."""
+        return self.extraction.level > 0
 
     @property
     def out_of_distribution(self) -> bool:
@@ -103,7 +114,11 @@ class TextToHead:
         if seed is not None:
             noise = torch.randn(z_id.shape, generator=torch.Generator().manual_seed(seed))
             z_id = z_id + variation * model.latent_std * noise
-        head, extraction = neural_head(model, z_id, z_exp, resolution)
+        try:
+            canonical = extract_disk(model, z_id, resolution)
+        except MeshError:
+            canonical = extract_canonical(model, z_id, resolution)
+        head, extraction = neural_head(model, z_id, z_exp, resolution, canonical)
         return GeneratedHead(
             prompt,
             head,
