@@ -572,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
         "8-layer mappers (AdamW, batch 10, 100 epochs, L2) and writes OUT/mapper_id.safetensors, "
         "OUT/mapper_exp.safetensors and their loss curves. --install ships them as the embedded default.",
     )
-    _add_training_arguments(mappers, "40 identities × 4 views, 24 prompts per expression, 4 epochs", "runs/mappers")
+    _add_training_arguments(mappers, "75 identities × 4 views, 24 prompts per expression, 4 epochs", "runs/mappers")
     mappers.add_argument("--encoder", default="lit-minilm", help="encoder spec whose ψ the mappers take")
     mappers.add_argument(
         "--source",

@@ -112,7 +112,7 @@ def test_reproduce_01_and_02_quick(tmp_path):
         "02_mapper_training.ipynb",
     ]
     statistics = pd.read_csv(results / "pair_statistics.csv").set_index("statistic")["value"]
-    assert int(statistics["identity pairs"]) == 160 and int(statistics["identities"]) == 40
+    assert int(statistics["identity pairs"]) == 300 and int(statistics["identities"]) == 75
     assert 90 < float(statistics["yaw range (degrees)"]) <= 120
     ablation = pd.read_csv(results / "ablation_cyclic.csv").set_index(["mapper", "loss"])
     assert len(ablation) == 4 and (ablation["seeds"] == 2).all()

@@ -69,7 +69,7 @@ class IdentityPairConfig:
         return self.n_identities * self.views_per_identity
 
 
-QUICK_IDENTITY_PAIRS = IdentityPairConfig(n_identities=40, views_per_identity=4, kept=16)
+QUICK_IDENTITY_PAIRS = IdentityPairConfig(n_identities=75, views_per_identity=4, kept=16)
 
 
 def _head_fingerprint(head_weights: str | None) -> str:
