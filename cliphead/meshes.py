@@ -72,12 +72,14 @@ def write_obj(
         with atomic_path(mtl) as tmp:
             tmp.write_text(f"newmtl head\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {texture_name}\n")
         lines += [f"mtllib {mtl.name}", "usemtl head"]
-    body = ["v {:.6f} {:.6f} {:.6f}".format(*p) for p in vertices]
+    # Python floats and ints format about twice as fast as numpy scalars.
+    body = ["v {:.6f} {:.6f} {:.6f}".format(*p) for p in np.asarray(vertices, dtype=float).tolist()]
+    one_based = (np.asarray(faces) + 1).tolist()
     if uv is not None:
-        body += ["vt {:.6f} {:.6f}".format(*t) for t in uv]
-        body += ["f {0}/{0} {1}/{1} {2}/{2}".format(*(f + 1)) for f in faces]
+        body += ["vt {:.6f} {:.6f}".format(*t) for t in np.asarray(uv, dtype=float).tolist()]
+        body += ["f {0}/{0} {1}/{1} {2}/{2}".format(*f) for f in one_based]
     else:
-        body += ["f {} {} {}".format(*(f + 1)) for f in faces]
+        body += ["f {} {} {}".format(*f) for f in one_based]
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines + body) + "\n")
 

