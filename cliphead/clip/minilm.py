@@ -81,30 +81,31 @@ class MiniLMTextTower:
         self.encoder.eval()
         self.batch_size = batch_size
 
-    def _token_batch(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _token_batch(self, encodings: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids and attention mask, truncated to the model's limit, padded to the longest."""
-        encodings = [encoding.ids[: self.max_tokens] for encoding in self.tokenizer.encode_batch(texts)]
-        for text, encoding in zip(texts, encodings):
-            if len(encoding) == self.max_tokens and encoding[-1] != SEP_ID:
-                encoding[-1] = SEP_ID  # truncated: end with [SEP] as the tokenizer's own truncation does
+        encodings = [ids[: self.max_tokens] for ids in encodings]
+        for ids in encodings:
+            if len(ids) == self.max_tokens and ids[-1] != SEP_ID:
+                ids[-1] = SEP_ID  # truncated: end with [SEP] as the tokenizer's own truncation does
         length = max(len(ids) for ids in encodings)
-        ids = torch.zeros(len(encodings), length, dtype=torch.long)
+        batch = torch.zeros(len(encodings), length, dtype=torch.long)
         mask = torch.zeros(len(encodings), length, dtype=torch.long)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding)] = torch.tensor(encoding)
-            mask[row, : len(encoding)] = 1
-        return ids, mask
+        for row, ids in enumerate(encodings):
+            batch[row, : len(ids)] = torch.tensor(ids)
+            mask[row, : len(ids)] = 1
+        return batch, mask
 
     def encode(self, texts: Sequence[str], check: bool = True) -> torch.Tensor:
         """``(n, 384)`` unit vectors; prompts over the 256-token limit are truncated with a warning."""
         texts = checked_prompts(texts) if check else list(texts)
-        for text, encoding in zip(texts, self.tokenizer.encode_batch(texts)):
-            if len(encoding.ids) > self.max_tokens:
-                warn_truncated(text, len(encoding.ids), self.max_tokens)
+        encodings = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
+        for text, ids in zip(texts, encodings):
+            if len(ids) > self.max_tokens:
+                warn_truncated(text, len(ids), self.max_tokens)
         chunks = []
         with torch.no_grad():
             for start in range(0, len(texts), self.batch_size):
-                ids, mask = self._token_batch(texts[start : start + self.batch_size])
+                ids, mask = self._token_batch(encodings[start : start + self.batch_size])
                 tokens = self.encoder(ids, mask)
                 weights = mask.unsqueeze(-1).float()
                 chunks.append((tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9))

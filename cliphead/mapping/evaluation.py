@@ -17,8 +17,6 @@ evaluation set (:func:`~cliphead.mapping.prompts.evaluation_prompts`) is generat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import torch
@@ -26,6 +24,7 @@ import torch
 from cliphead.appearance.geometry import measure_geometry
 from cliphead.heads.expressions import EXPRESSION_LABELS
 from cliphead.heads.generation import extract_disk
+from cliphead.mapping.pairs import IdentityPairConfig
 from cliphead.mapping.prompts import EvaluationPrompt
 
 #: Facial regions of the deformation measure: Multi-PIE landmarks and the radius (cm) around them.
@@ -74,19 +73,17 @@ def nearest_expression(model, z_id: torch.Tensor, regions: list[np.ndarray], z_e
     return label, distances[label]
 
 
-@dataclass(frozen=True)
-class FaithfulnessSettings:
-    resolution: int = 96  # the identity pairs' extraction resolution, so measures compare with their tertiles
-
-
 def evaluate_prompts(
     text_to_head,
     prompts: list[EvaluationPrompt],
     tertiles: dict[str, tuple[float, float]],
-    settings: FaithfulnessSettings = FaithfulnessSettings(),
+    resolution: int = IdentityPairConfig().resolution,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """One row per prompt: what was asked, what was measured, whether it is faithful."""
+    """One row per prompt: what was asked, what was measured, whether it is faithful.
+
+    Meshes are extracted at the identity pairs' ``resolution``, so measures compare with their tertiles.
+    """
     from tqdm.auto import tqdm
 
     model = text_to_head.head_model
@@ -95,7 +92,7 @@ def evaluate_prompts(
     for prompt, z_id, z_exp in tqdm(
         list(zip(prompts, z_ids, z_exps)), desc="text → geometry evaluation", unit="prompt", disable=not progress
     ):
-        extraction = extract_disk(model, z_id, settings.resolution)
+        extraction = extract_disk(model, z_id, resolution)
         with torch.no_grad():
             landmarks = model.canonical_landmarks(z_id).double().numpy()
         row = {

@@ -103,12 +103,11 @@ def _pair_identity(model, rng: np.random.Generator, resolution: int) -> tuple[to
             prepared = prepare_head_mesh(extraction.vertices, extraction.faces)
             aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=landmarks)
         except MeshError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            continue
+            if attempt < _ATTEMPTS - 1:
+                continue
+            raise
         head = BankHead(aligned.vertices, aligned.faces, aligned.uv, landmarks, code_seed, "neutral")
         return z_id, head, measure_geometry(extraction.vertices, landmarks)
-    raise AssertionError("unreachable")
 
 
 def _render_identities(config: IdentityPairConfig, head_weights: str | None, start: int, stop: int) -> dict:
