@@ -30,6 +30,9 @@ EXAMPLES = """examples:
   cliphead train mappers --quick
   cliphead text2head "a laughing old man with a long face" --out out/laughing.obj
   cliphead bench text2head
+  cliphead train texture --quick
+  cliphead texture out/uv "a young woman with red hair and freckles" --out out/textured
+  cliphead bench texture
   cliphead reproduce --only 03 --quick
 """
 
@@ -315,6 +318,18 @@ def cmd_train_mappers(args: argparse.Namespace) -> None:
     emit(f"trained the mappers in {payload['seconds']:.0f} s (held-out MSE: {mse}); wrote {out}", payload)
 
 
+def cmd_train_texture(args: argparse.Namespace) -> None:
+    import torch
+
+    from cliphead.texture.install import train_texture
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    out = Path(args.out or ("runs/texture-quick" if args.quick else "runs/texture"))
+    payload = train_texture(out, quick=args.quick, install=args.install, base=args.base)
+    losses = ", ".join(f"{phase} {value:.4g}" for phase, value in payload["final_loss"].items())
+    emit(f"trained ControlNet_uv in {payload['seconds']:.0f} s (final losses: {losses}); wrote {out}", payload)
+
+
 def cmd_text2head(args: argparse.Namespace) -> None:
     from cliphead.clip.registry import cached_encoder
     from cliphead.mapping.networks import load_mapper
@@ -361,6 +376,31 @@ def cmd_bench_text2head(args: argparse.Namespace) -> None:
 
     result = benchmark_text2head(args.res, args.repeats)
     emit(format_text2head_benchmark(result), result)
+
+
+def cmd_bench_texture(args: argparse.Namespace) -> None:
+    from cliphead.texture.benchmark import benchmark_texture, format_texture_benchmark
+
+    result = benchmark_texture(args.backend, args.steps, args.repeats)
+    emit(format_texture_benchmark(result), result)
+
+
+def cmd_texture(args: argparse.Namespace) -> None:
+    from cliphead.texture.export import texture_mesh_folder
+    from cliphead.texture.sampling import SamplingSettings
+
+    settings = SamplingSettings(args.steps, args.guidance, args.control_strength, args.seed)
+    meta = texture_mesh_folder(Path(args.mesh_dir), args.prompt, Path(args.out), settings, not args.no_rectify,
+                               args.backend, args.force)  # fmt: skip
+    if meta["rectified"]:
+        how = (f"rectified: landmark error {meta['landmark_error_before']:.2%} → {meta['landmark_error_after']:.2%} "
+               "of the texture width")  # fmt: skip
+    elif args.no_rectify:
+        how = "not rectified (--no-rectify)"
+    else:
+        how = f"not rectified: {meta['skipped_because']}"
+    emit(f"textured {args.mesh_dir} for {args.prompt!r} in {meta['seconds']['total']:.1f} s ({how}); wrote {args.out}",
+         meta)  # fmt: skip
 
 
 def cmd_bench_clip(args: argparse.Namespace) -> None:
@@ -582,6 +622,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mappers.set_defaults(run=cmd_train_mappers)
 
+    texture_model = train_commands.add_parser(
+        "texture",
+        help="train ControlNet_uv: UV normal map + prompt → UV texture (CLIP-Head §2.3; --quick for a minute)",
+        description="Builds (or loads from the cache) the training triples (neural-model heads with random "
+        "expressions → aligned UV normal maps; painted textures in the same layout with captions; whole layouts and "
+        "face windows), then trains the embedded model from scratch: the autoencoder, the UNet on text alone, and "
+        "the ControlNet initialised from the UNet. Writes OUT/texture_{vae,unet,controlnet}.safetensors, "
+        "OUT/history.csv, OUT/snapshots.npz (textures over training) and OUT/training.json. With --base SD_DIR "
+        "(a Stable Diffusion folder in the diffusers layout) it fine-tunes a ControlNet on that frozen base "
+        "instead and writes OUT/controlnet/. --install ships the embedded model.",
+    )
+    _add_training_arguments(texture_model, "6 heads, 96 textures at 64 px, a tiny model, 70 steps", "runs/texture")
+    texture_model.add_argument("--base", help="Stable Diffusion folder to fine-tune a ControlNet on (GPU advised)")
+    texture_model.set_defaults(run=cmd_train_texture)
+
     text2head = commands.add_parser(
         "text2head",
         help="a head mesh from a prompt (geometry only): text → MLP_id, MLP_exp → head model",
@@ -601,6 +656,32 @@ def build_parser() -> argparse.ArgumentParser:
     text2head.add_argument("--exp-mapper", help="an MLP_exp .safetensors (default: the embedded one)")
     text2head.add_argument("--force", action="store_true", help="replace existing files")
     text2head.set_defaults(run=cmd_text2head)
+
+    texture = commands.add_parser(
+        "texture",
+        help="a UV texture for a head from a prompt: ControlNet_uv + rectification (CLIP-Head §2.3)",
+        description="Reads MESH_DIR (the output of `cliphead uv align`: mesh.obj and uv_normal.png), generates the "
+        "full texture from the whole UV normal map and a partial one from its face window, rectifies the full "
+        "texture's facial features with mediapipe landmarks and a thin-plate spline, and writes OUT/texture.png, "
+        "OUT/texture_full.png, OUT/texture_partial.png, OUT/head.obj + head.mtl, OUT/preview.png and OUT/meta.json "
+        "(landmark errors before/after, seconds). The same seed gives the same texture.",
+        epilog='example: cliphead text2head "an old man with a grey beard" --out out/head.obj && '
+        "cliphead uv align out/head.obj --out out/uv && "
+        'cliphead texture out/uv "an old man with a grey beard" --out out/textured',
+    )
+    texture.add_argument("mesh_dir", help="output folder of `cliphead uv align`")
+    texture.add_argument("prompt", help='e.g. "a young woman with red hair and freckles"')
+    texture.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
+    texture.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    texture.add_argument("--steps", type=int, default=20, help="UniPC sampling steps (default 20)")
+    texture.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (default 3)")
+    texture.add_argument("--control-strength", type=float, default=0.9,
+                         help="ControlNet residual scale; below 1 leaves room for diversity (default 0.9)")  # fmt: skip
+    texture.add_argument("--no-rectify", action="store_true", help="keep the full texture as it comes")
+    texture.add_argument("--backend", default="embedded",
+                         help="'embedded' (default) or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'")  # fmt: skip
+    texture.add_argument("--force", action="store_true", help="replace an existing OUT")
+    texture.set_defaults(run=cmd_texture)
 
     appearance = commands.add_parser("appearance", help="the procedural appearance world: painted aligned-UV textures")
     appearance_commands = appearance.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -718,6 +799,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench_text2head.add_argument("--res", type=int, default=256, help="grid resolution (default 256)")
     bench_text2head.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
     bench_text2head.set_defaults(run=cmd_bench_text2head)
+
+    bench_texture = bench_commands.add_parser(
+        "texture", help="time one ControlNet_uv texture (guided, 20 steps) against unguided sampling, same run"
+    )
+    bench_texture.add_argument("--backend", default="embedded", help="texture backend (default embedded)")
+    bench_texture.add_argument("--steps", type=int, default=20, help="sampling steps (default 20)")
+    bench_texture.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
+    bench_texture.set_defaults(run=cmd_bench_texture)
 
     reproduce = commands.add_parser("reproduce", help="run the notebooks headless and regenerate figures/ and results/")
     reproduce.add_argument("--quick", action="store_true", help="small settings (minutes on a CPU); writes under runs/")

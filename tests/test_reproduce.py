@@ -130,3 +130,26 @@ def test_reproduce_01_and_02_quick(tmp_path):
     for name in ("pairs_samples.png", "pairs_statistics.png", "pairs_expression_similarity.png",
                  "mappers_training.png", "text2geometry_faithfulness.png", "text2head_gallery.png"):  # fmt: skip
         assert min(Image.open(figures / name).size) > 200, name
+
+
+def test_reproduce_04_and_05_quick(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "04", "05", "--quick",
+               "--results-dir", str(results), "--figures-dir", str(figures)]  # fmt: skip
+    run = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
+        "04_controlnet_training.ipynb",
+        "05_rectification.ipynb",
+    ]
+    model = pd.read_csv(results / "texture_model.csv").set_index("part")
+    assert list(model.index) == ["vae", "unet", "controlnet"] and (model["file_mb"] <= 16).all()
+    summary = pd.read_csv(results / "texture_eval.csv").set_index("measure")
+    assert 0 <= summary.loc["attribute accuracy: colour attributes", "value"] <= 1
+    assert 0 <= summary.loc["detection rate: full texture", "value"] <= 1
+    items = pd.read_csv(results / "texture_eval_items.csv")
+    assert len(items) == 7 and items["clip_generated"].between(-1, 1).all()
+    for name in ("texture_training_triples.png", "texture_training_curves.png", "texture_snapshots.png",
+                 "texture_control_strength.png", "texture_held_out_prompts.png", "rectification.png",
+                 "rectification_detection_inputs.png", "texture_evaluation.png"):  # fmt: skip
+        assert min(Image.open(figures / name).size) > 200, name

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from cliphead.clip.bert import BertConfig, BertEncoder
 from cliphead.clip.encoder import checked_prompts, normalised, warn_truncated
@@ -94,6 +95,17 @@ class MiniLMTextTower:
             batch[row, : len(ids)] = torch.tensor(ids)
             mask[row, : len(ids)] = 1
         return batch, mask
+
+    def token_states(self, texts: Sequence[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(n, max_tokens, 384)`` last-layer token states (zero past each prompt's end) and the ``(n,
+        max_tokens)`` mask of real tokens; prompts longer than ``max_tokens`` are truncated."""
+        encodings = [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
+        truncated = [ids if len(ids) <= max_tokens else [*ids[: max_tokens - 1], SEP_ID] for ids in encodings]
+        ids, mask = self._token_batch(truncated)
+        with torch.no_grad():
+            states = self.encoder(ids, mask) * mask.unsqueeze(-1)
+        padding = max_tokens - states.shape[1]
+        return F.pad(states, (0, 0, 0, padding)), F.pad(mask, (0, padding))
 
     def encode(self, texts: Sequence[str], check: bool = True) -> torch.Tensor:
         """``(n, 384)`` unit vectors; prompts over the 256-token limit are truncated with a warning."""

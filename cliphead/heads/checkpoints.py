@@ -11,6 +11,7 @@ surface error of the fp32 model itself.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from cliphead.assets import AssetNotFoundError
 from cliphead.files import atomic_path
 from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel
-from cliphead.weights.manifest import WEIGHTS_DIR, check_size
+from cliphead.weights.manifest import WEIGHTS_DIR, check_size, sha256_of
 
 #: The embedded default head model shipped with the package.
 DEFAULT_HEAD_WEIGHTS = WEIGHTS_DIR / "neural_head.safetensors"
@@ -69,3 +70,14 @@ def load_head_model(path: Path | None = None) -> NeuralHeadModel:
     model.identity_codes = torch.zeros_like(tensors["identity_codes"], dtype=torch.float32)
     model.load_state_dict({name: tensor.float() for name, tensor in tensors.items()})
     return model.eval()
+
+
+def head_fingerprint(path: str | Path | None = None) -> str:
+    """The first 12 hex digits of the head model's sha256 (default: the shipped model): a cache key part."""
+    return sha256_of(Path(path) if path is not None else DEFAULT_HEAD_WEIGHTS)[:12]
+
+
+@lru_cache(maxsize=2)
+def cached_head_model(path: str | None = None) -> NeuralHeadModel:
+    """:func:`load_head_model`, loaded once per process (worker processes build many heads with it)."""
+    return load_head_model(path)

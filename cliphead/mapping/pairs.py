@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -36,6 +35,7 @@ from cliphead.appearance.geometry import GEOMETRY_MEASURES, geometry_words, meas
 from cliphead.appearance.renders import BankHead, ViewSettings, random_view, view_camera
 from cliphead.assets import load_cached_npz
 from cliphead.clip.encoder import ImageTextEncoder, fingerprint
+from cliphead.heads.checkpoints import cached_head_model, head_fingerprint
 from cliphead.heads.expressions import EXPRESSION_LABELS
 from cliphead.mapping.prompts import NO_FACE_TRAINING, expression_training_prompts, identity_caption
 from cliphead.mapping.synthesis import build_synthesis
@@ -72,20 +72,6 @@ class IdentityPairConfig:
 QUICK_IDENTITY_PAIRS = IdentityPairConfig(n_identities=75, views_per_identity=4, kept=16)
 
 
-def _head_fingerprint(head_weights: str | None) -> str:
-    from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS
-    from cliphead.weights.manifest import sha256_of
-
-    return sha256_of(DEFAULT_HEAD_WEIGHTS if head_weights is None else head_weights)[:12]
-
-
-@lru_cache(maxsize=2)
-def _worker_model(head_weights: str | None):
-    from cliphead.heads.checkpoints import load_head_model
-
-    return load_head_model(head_weights)
-
-
 def _pair_identity(model, rng: np.random.Generator, resolution: int) -> tuple[torch.Tensor, BankHead, dict]:
     """A code of the latent distribution whose neutral mesh is a disk, with its aligned UV and measures."""
     from cliphead.heads.generation import extract_disk
@@ -114,7 +100,7 @@ def _render_identities(config: IdentityPairConfig, head_weights: str | None, sta
     from cliphead.mapping.synthesis import SynthesisRequest
     from cliphead.render.views import normal_map
 
-    model = _worker_model(head_weights)
+    model = cached_head_model(head_weights)
     synthesis = build_synthesis(config.synthesis, config.texture_size)
     out = {key: [] for key in ("codes", "measures", "images", "normals", "yaw", "records", "prompts", "seeds")}
     for identity in range(start, stop):
@@ -201,7 +187,7 @@ def load_identity_renders(
     guard); the arrays are the same for any number of workers.
     """
     workers = workers or max(1, min(4, os.cpu_count() or 1))
-    key = config.key(_head_fingerprint(head_weights))
+    key = config.key(head_fingerprint(head_weights))
     arrays = load_cached_npz(key, lambda: _build_renders(config, head_weights, workers))
     records = tuple(Attributes.from_dict(json.loads(str(r))) for r in arrays["records"])
     return IdentityRenders(

@@ -1,0 +1,104 @@
+"""Saving and loading ControlNet_uv: the embedded weights (safetensors) and the named backends.
+
+The embedded model is three fp16 safetensors files — autoencoder, UNet, ControlNet — each under the
+16 MB a shipped file may have, each carrying the model config and the latent scale in its metadata.
+A backend spec names what :func:`load_texture_model` builds:
+
+- ``embedded``: the shipped files in ``cliphead/weights`` (or a folder given as ``embedded:DIR``);
+- ``stable-diffusion:BASE[,CONTROLNET]``: a Stable Diffusion folder and a ControlNet folder in the
+  diffusers ``from_pretrained`` layout (e.g. a ControlNet fine-tuned by ``cliphead train texture
+  --base BASE``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from cliphead.assets import AssetNotFoundError
+from cliphead.files import atomic_path
+from cliphead.texture.models import ControlNetUV, TextureModelConfig
+from cliphead.weights.manifest import WEIGHTS_DIR, check_size
+
+FORMAT = "cliphead-controlnet-uv-1"
+PARTS = ("vae", "unet", "controlnet")
+
+
+def part_path(folder: Path, part: str) -> Path:
+    return Path(folder) / f"texture_{part}.safetensors"
+
+
+def save_texture_model(model: ControlNetUV, config: TextureModelConfig, folder: Path) -> list[Path]:
+    """Write the embedded model's three parts into ``folder`` (fp16); refuses a file over 16 MB."""
+    folder.mkdir(parents=True, exist_ok=True)
+    description = json.dumps({"format": FORMAT, "config": config.to_dict(), "latent_scale": model.latent_scale},
+                             sort_keys=True)  # fmt: skip
+    paths = []
+    for part, module in model.modules().items():
+        tensors = {name: t.detach().to(torch.float16).contiguous() for name, t in module.state_dict().items()}
+        path = part_path(folder, part)
+        with atomic_path(path) as temporary:
+            save_file(tensors, temporary, metadata={"cliphead": description})
+            check_size(temporary)
+        paths.append(path)
+    return paths
+
+
+def _description(path: Path) -> dict:
+    with safe_open(path, framework="pt") as handle:
+        description = json.loads((handle.metadata() or {})["cliphead"])
+    if description.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a ControlNet_uv part (format {description.get('format')!r})")
+    return description
+
+
+def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
+    """The embedded ControlNet_uv from ``folder`` (default: the shipped weights), float32, eval mode."""
+    from cliphead.texture.models import build_autoencoder, build_scheduler, build_unet, controlnet_from_unet
+    from cliphead.texture.text import MiniLMTokenStates
+
+    missing = [part for part in PARTS if not part_path(folder, part).is_file()]
+    if missing:
+        raise AssetNotFoundError(
+            f"No ControlNet_uv weights ({', '.join(f'texture_{m}.safetensors' for m in missing)}) in {folder}. "
+            "The embedded default ships with the package; regenerate it with `cliphead train texture --install`."
+        )
+    try:
+        description = _description(part_path(folder, "unet"))
+        config = TextureModelConfig.from_dict(description["config"])
+        unet = build_unet(config)
+        modules = {"vae": build_autoencoder(config), "unet": unet,
+                   "controlnet": controlnet_from_unet(unet, config.texture_size, config.latent_size)}  # fmt: skip
+        for part, module in modules.items():
+            module.load_state_dict({k: v.float() for k, v in load_file(part_path(folder, part)).items()})
+    except (SafetensorError, KeyError, RuntimeError, ValueError, json.JSONDecodeError) as error:
+        raise AssetNotFoundError(
+            f"The ControlNet_uv weights in {folder} are damaged or of another version ({error}). "
+            "Reinstall the package or regenerate them with `cliphead train texture --install`."
+        ) from error
+    return ControlNetUV(
+        vae=modules["vae"], unet=modules["unet"], controlnet=modules["controlnet"],
+        scheduler=build_scheduler(config), text=MiniLMTokenStates(), name="embedded",
+        latent_scale=float(description["latent_scale"]), texture_size=config.texture_size,
+    ).eval()  # fmt: skip
+
+
+@lru_cache(maxsize=2)
+def load_texture_model(spec: str = "embedded") -> ControlNetUV:
+    """The ControlNet_uv a backend spec names (module doc), loaded once per process."""
+    from cliphead.texture.models import load_stable_diffusion
+
+    kind, _, argument = spec.partition(":")
+    if kind == "embedded":
+        return load_embedded(Path(argument) if argument else WEIGHTS_DIR)
+    if kind == "stable-diffusion" and argument:
+        base, _, controlnet = argument.partition(",")
+        return load_stable_diffusion(Path(base), Path(controlnet) if controlnet else None).eval()
+    raise ValueError(
+        f"Unknown texture backend {spec!r}: use 'embedded', 'embedded:DIR' or 'stable-diffusion:BASE[,CONTROLNET]'."
+    )

@@ -1,0 +1,228 @@
+"""Training ControlNet_uv (CLIP-Head §2.3): ``cliphead train texture``.
+
+The embedded model is trained from scratch in three phases, the way its parts are made in Stable
+Diffusion + ControlNet:
+
+1. the **autoencoder** (``AutoencoderKL``) on the textures, L1 reconstruction plus a small KL term;
+   latents are then scaled to unit variance (Stable Diffusion's scaling factor);
+2. the **UNet** alone, text → whole-layout texture (the "base model"), ε-prediction, the prompt
+   dropped 10% of the time for classifier-free guidance;
+3. the **ControlNet**, initialised from that UNet (ControlNet paper §3.2), on (UV normal map, texture,
+   caption) triples of whole layouts and face windows; the UNet keeps training with it
+   (``train_unet``), since a small base trained from scratch still has much to learn.
+
+With ``--base`` (a Stable Diffusion folder) only phase 3 runs, the base frozen, as the ControlNet
+paper fine-tunes on a pretrained base.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from cliphead.texture.data import QUICK_TEXTURE_DATA, TextureDataConfig, TextureTriples, as_model_images
+from cliphead.texture.models import ControlNetUV, TextureModelConfig
+
+
+@dataclass(frozen=True)
+class TextureTrainingConfig:
+    """Steps, batch sizes and learning rates of the three phases (module doc)."""
+
+    data: TextureDataConfig = field(default_factory=TextureDataConfig)
+    model: TextureModelConfig = field(default_factory=TextureModelConfig)
+    autoencoder_steps: int = 600
+    autoencoder_batch: int = 8
+    autoencoder_lr: float = 1e-3
+    kl_weight: float = 1e-6
+    unet_steps: int = 1000
+    controlnet_steps: int = 1500
+    batch: int = 16
+    lr: float = 3e-4
+    prompt_dropout: float = 0.1
+    face_share: float = 0.5
+    train_unet: bool = True
+    snapshots: int = 4
+    seed: int = 0
+
+
+QUICK_TEXTURE_TRAINING = TextureTrainingConfig(
+    data=QUICK_TEXTURE_DATA,
+    model=TextureModelConfig(texture_size=64, autoencoder_channels=(16, 32, 32), unet_channels=(24, 48, 48),
+                             norm_groups=8),
+    autoencoder_steps=30, unet_steps=20, controlnet_steps=20, batch=8, snapshots=2,
+)  # fmt: skip
+
+#: The fixed prompts the snapshots show over training (notebook 04).
+SNAPSHOT_PROMPTS = (
+    "A face of a young man with blue hair and a red beard",
+    "An old woman with white hair, pale skin and red lipstick",
+)
+
+
+@dataclass
+class TrainingRecord:
+    """Loss per logged step (``phase``, ``step``, ``loss``, ``seconds``) and the snapshots' textures."""
+
+    history: list[dict] = field(default_factory=list)
+    snapshots: list[tuple[str, int, np.ndarray]] = field(default_factory=list)
+
+    def log(self, phase: str, step: int, loss: float, start: float) -> None:
+        self.history.append({"phase": phase, "step": step, "loss": loss, "seconds": time.perf_counter() - start})
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.history)
+
+
+def _resized(images: torch.Tensor, size: int) -> torch.Tensor:
+    return images if images.shape[-1] == size else F.interpolate(images, size=(size, size), mode="area")
+
+
+def _progress(total: int, description: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="step")
+
+
+def train_autoencoder(
+    model: ControlNetUV, triples: TextureTriples, config: TextureTrainingConfig, record: TrainingRecord
+) -> float:
+    """Phase 1; returns the latent scale (1 / std of the training latents)."""
+    rng = np.random.default_rng([config.seed, 1])
+    textures = np.concatenate([triples.textures_whole, triples.textures_face])
+    optimiser = torch.optim.AdamW(model.vae.parameters(), lr=config.autoencoder_lr)
+    model.vae.train()
+    start = time.perf_counter()
+    with _progress(config.autoencoder_steps, "texture: autoencoder") as bar:
+        for step in range(config.autoencoder_steps):
+            images = _resized(as_model_images(textures[rng.integers(len(textures), size=config.autoencoder_batch)]),
+                              model.texture_size)  # fmt: skip
+            posterior = model.vae.encode(images).latent_dist
+            reconstruction = model.vae.decode(posterior.sample()).sample
+            loss = (reconstruction - images).abs().mean() + config.kl_weight * posterior.kl().mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            record.log("autoencoder", step, loss.item(), start)
+            bar.update()
+    model.vae.eval()
+    latents = encode_latents(model, textures[rng.integers(len(textures), size=min(512, len(textures)))], scale=1.0)
+    return float(1.0 / latents.std())
+
+
+def encode_latents(
+    model: ControlNetUV, textures: np.ndarray, scale: float | None = None, batch: int = 64
+) -> torch.Tensor:
+    """Posterior means of uint8 textures, times the latent scale (the model's unless given)."""
+    scale = model.latent_scale if scale is None else scale
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(textures), batch):
+            images = _resized(as_model_images(textures[start : start + batch]), model.texture_size)
+            chunks.append(model.vae.encode(images).latent_dist.mean * scale)
+    return torch.cat(chunks)
+
+
+def _denoising_loss(
+    model: ControlNetUV, latents: torch.Tensor, context: torch.Tensor, hints: torch.Tensor | None, rng: torch.Generator
+) -> torch.Tensor:  # fmt: skip
+    noise = torch.randn(latents.shape, generator=rng)
+    steps = torch.randint(0, model.scheduler.config.num_train_timesteps, (len(latents),), generator=rng)
+    noisy = model.scheduler.add_noise(latents, noise, steps)
+    residuals = {}
+    if hints is not None:
+        down, mid = model.controlnet(
+            noisy, steps, encoder_hidden_states=context, controlnet_cond=hints, return_dict=False
+        )
+        residuals = {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
+    predicted = model.unet(noisy, steps, encoder_hidden_states=context, **residuals).sample
+    target = (
+        noise
+        if model.scheduler.config.prediction_type == "epsilon"
+        else model.scheduler.get_velocity(latents, noise, steps)
+    )
+    return F.mse_loss(predicted, target)
+
+
+def _prompts(texts: list[str], dropout: float, rng: np.random.Generator) -> list[str]:
+    return ["" if rng.random() < dropout else text for text in texts]
+
+
+def _snapshot(model: ControlNetUV, triples: TextureTriples, record: TrainingRecord, phase: str, step: int) -> None:
+    from cliphead.texture.sampling import SamplingSettings, generate_textures
+
+    for module in (model.unet, model.controlnet):
+        module.eval()
+    hints = np.repeat(triples.normals_whole[:1], len(SNAPSHOT_PROMPTS), axis=0)
+    textures = generate_textures(model, hints, SNAPSHOT_PROMPTS, SamplingSettings(steps=20, seed=0))
+    record.snapshots.append((phase, step, np.round(textures * 255).astype(np.uint8)))
+
+
+def train_denoisers(
+    model: ControlNetUV, triples: TextureTriples, config: TextureTrainingConfig, record: TrainingRecord,
+    phases: tuple[str, ...] = ("unet", "controlnet"),
+) -> None:  # fmt: skip
+    """Phases 2 and 3 (module doc); ``phases=("controlnet",)`` with a frozen base fine-tunes a ControlNet."""
+    rng = np.random.default_rng([config.seed, 2])
+    noise_rng = torch.Generator().manual_seed(config.seed)
+    whole = encode_latents(model, triples.textures_whole)
+    face = encode_latents(model, triples.textures_face)
+    snapshot_steps = set(np.linspace(0, config.controlnet_steps, config.snapshots + 1).astype(int)[1:] - 1)
+    for phase in phases:
+        steps = config.unet_steps if phase == "unet" else config.controlnet_steps
+        trained = [model.unet] if phase == "unet" else [model.controlnet] + ([model.unet] if config.train_unet else [])
+        for module in (model.unet, model.controlnet):
+            module.requires_grad_(module in trained).train(module in trained)
+        optimiser = torch.optim.AdamW([p for module in trained for p in module.parameters()], lr=config.lr)
+        start = time.perf_counter()
+        with _progress(steps, f"texture: {phase}") as bar:
+            for step in range(steps):
+                share = 0.0 if phase == "unet" else config.face_share
+                heads = rng.integers(len(triples.normals_whole), size=config.batch)
+                chosen = rng.integers(len(triples.textures_whole), size=config.batch)
+                is_face = torch.from_numpy(rng.random(config.batch) < share)
+                latents = torch.where(is_face[:, None, None, None], face[chosen], whole[chosen])
+                texts = [str(triples.captions[t, rng.integers(triples.captions.shape[1])]) for t in chosen]
+                context = model.text(_prompts(texts, config.prompt_dropout, rng))
+                hints = None
+                if phase == "controlnet":
+                    maps = np.where(is_face.numpy()[:, None, None, None], triples.normals_face[heads],
+                                    triples.normals_whole[heads])  # fmt: skip
+                    hints = _resized(as_model_images(maps), model.texture_size)
+                loss = _denoising_loss(model, latents, context, hints, noise_rng)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                record.log(phase, step, loss.item(), start)
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+                bar.update()
+                if phase == "controlnet" and step in snapshot_steps:
+                    _snapshot(model, triples, record, phase, step + 1)
+                    for module in trained:
+                        module.train()
+    model.eval()
+
+
+def train_texture_model(
+    config: TextureTrainingConfig, base: str | None = None, workers: int | None = None,
+    triples: TextureTriples | None = None,
+) -> tuple[ControlNetUV, TrainingRecord]:  # fmt: skip
+    """Train the embedded ControlNet_uv from scratch, or (``base``) a ControlNet on a Stable Diffusion folder."""
+    from cliphead.texture.data import load_texture_triples
+    from cliphead.texture.models import embedded_controlnet, load_stable_diffusion
+
+    triples = triples or load_texture_triples(config.data, workers=workers)
+    record = TrainingRecord()
+    if base is None:
+        model = embedded_controlnet(config.model, config.seed)
+        model.latent_scale = train_autoencoder(model, triples, config, record)
+        train_denoisers(model, triples, config, record)
+    else:
+        model = load_stable_diffusion(base)
+        model.vae.eval().requires_grad_(False)
+        train_denoisers(model, triples, replace(config, train_unet=False), record, phases=("controlnet",))
+    return model, record

@@ -1,0 +1,173 @@
+"""ControlNet_uv: training triples, the embedded model, sampling, the Stable Diffusion path, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from cliphead.texture.sampling import SamplingSettings, generate_textures
+
+
+@pytest.fixture(scope="module")
+def quick_triples():
+    from cliphead.texture.data import QUICK_TEXTURE_DATA, load_texture_triples
+
+    return load_texture_triples(QUICK_TEXTURE_DATA)
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    from cliphead.texture.checkpoints import load_texture_model
+
+    return load_texture_model("embedded")
+
+
+@pytest.fixture(scope="module")
+def layout_normal_map():
+    from cliphead.appearance.renders import head_bank
+    from cliphead.uv.bake import uv_normal_map
+
+    head = head_bank(1, 0)[0]
+    return uv_normal_map(head.vertices, head.faces, head.uv, 512)
+
+
+def test_face_box_frames_every_landmark_target_and_round_trips():
+    from cliphead.appearance.regions import template_texels
+    from cliphead.texture.crop import face_box
+
+    box = face_box()
+    targets = template_texels(512).landmarks_px
+    inside = box.to_crop(targets, 128, 512)
+    assert inside.min() > 5 and inside.max() < 123  # every target inside the crop, with a margin
+    np.testing.assert_allclose(box.to_texture(inside, 128, 512), targets, atol=1e-9)
+
+
+def test_triples_pair_maps_and_textures_in_both_views(quick_triples):
+    config = quick_triples.config
+    assert quick_triples.normals_whole.shape == (config.n_heads, config.size, config.size, 3)
+    assert quick_triples.textures_face.shape == (config.n_textures, config.size, config.size, 3)
+    assert quick_triples.captions.shape == (config.n_textures, config.captions_per_texture)
+    whole = quick_triples.normals_whole.astype(float) / 255
+    face = quick_triples.normals_face.astype(float) / 255
+    # The whole layout has background (zero) corners; the face window is all surface.
+    assert whole[:, 0, 0].max() == 0.0
+    assert np.linalg.norm(face * 2 - 1, axis=-1).min() > 0.5
+    # Normals of the face window look out of the face (+z) at its centre.
+    centre = face[:, config.size // 2, config.size // 2] * 2 - 1
+    assert (centre[:, 2] > 0.7).all()
+
+
+def test_triples_batches_are_deterministic(quick_triples):
+    a = quick_triples.sample(np.random.default_rng(3), 4)
+    b = quick_triples.sample(np.random.default_rng(3), 4)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[2] == b[2]
+    assert a[1].min() >= -1 and a[1].max() <= 1
+
+
+def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
+    from cliphead.texture.checkpoints import load_embedded
+    from cliphead.texture.install import train_texture
+
+    payload = train_texture(tmp_path, quick=True)
+    history = __import__("pandas").read_csv(tmp_path / "history.csv")
+    for phase, losses in history.groupby("phase")["loss"]:
+        assert losses.tail(5).mean() < losses.head(5).mean(), phase
+    assert set(payload["final_loss"]) == {"autoencoder", "unet", "controlnet"}
+    snapshots = np.load(tmp_path / "snapshots.npz")
+    assert snapshots["textures"].shape[:2] == (2, 2)  # two snapshots of the two snapshot prompts
+    model = load_embedded(tmp_path)
+    assert model.texture_size == 64
+    hints = quick_triples.normals_whole[:2]
+    first = generate_textures(model, hints, ["a face with red hair", "blue hair"], SamplingSettings(steps=4, seed=1))
+    again = generate_textures(model, hints, ["a face with red hair", "blue hair"], SamplingSettings(steps=4, seed=1))
+    np.testing.assert_array_equal(first, again)
+
+
+def test_shipped_weights_are_listed_small_and_intact():
+    from cliphead.weights.manifest import MANIFEST, WEIGHTS_DIR, verify_manifest
+
+    entries = json.loads(MANIFEST.read_text())
+    parts = [f"texture_{part}.safetensors" for part in ("vae", "unet", "controlnet")]
+    assert all(verify_manifest()[name] for name in parts)
+    sizes = [(WEIGHTS_DIR / name).stat().st_size for name in parts]
+    assert max(sizes) <= 16 * 2**20 and sum(sizes) <= 40 * 2**20
+    assert all(entries[name]["command"] == "cliphead train texture --install" for name in parts)
+
+
+def test_shipped_model_is_seeded_and_diverse(shipped_model, layout_normal_map):
+    prompt = "a young woman with red hair"
+    a = generate_textures(shipped_model, layout_normal_map[None], [prompt], SamplingSettings(seed=5))
+    b = generate_textures(shipped_model, layout_normal_map[None], [prompt], SamplingSettings(seed=5))
+    c = generate_textures(shipped_model, layout_normal_map[None], [prompt], SamplingSettings(seed=6))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 0.005
+
+
+@pytest.mark.parametrize("prompt", ["a bowl of cereal riding a skateboard", "zxqv glorp"])
+def test_a_prompt_never_seen_still_gives_a_valid_texture(shipped_model, layout_normal_map, prompt):
+    from cliphead.appearance.regions import REGION_NAMES, region_masks
+
+    texture = generate_textures(shipped_model, layout_normal_map[None], [prompt])[0]
+    assert texture.shape == (shipped_model.texture_size,) * 2 + (3,)
+    assert np.isfinite(texture).all() and texture.min() >= 0 and texture.max() <= 1
+    masks = region_masks(shipped_model.texture_size)
+    for name in REGION_NAMES:  # every region of the layout is painted: neither empty black nor blown out
+        weight = masks[name] > 0.5
+        if weight.any():
+            mean = texture[weight].mean()
+            assert 0.02 < mean < 0.99, (name, mean)
+
+
+def test_stable_diffusion_path_fine_tunes_and_samples(tmp_path, quick_triples):
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from tiny_diffusers import save_tiny_controlnet_pipeline
+
+    from cliphead.texture.checkpoints import load_texture_model
+    from cliphead.texture.install import train_texture
+
+    base = save_tiny_controlnet_pipeline(tmp_path / "sd")
+    before = load_texture_model(f"stable-diffusion:{base}")
+    payload = train_texture(tmp_path / "run", quick=True, base=str(base))
+    assert set(payload["final_loss"]) == {"controlnet"}
+    tuned = load_texture_model(f"stable-diffusion:{base},{tmp_path / 'run' / 'controlnet'}")
+    # The base stays frozen: the fine-tuned ControlNet is the only part that changed.
+    for name, tensor in tuned.unet.state_dict().items():
+        assert torch.equal(tensor, before.unet.state_dict()[name])
+    changed = [not torch.equal(t, before.controlnet.state_dict()[n]) for n, t in tuned.controlnet.state_dict().items()]
+    assert any(changed)
+    settings = SamplingSettings(steps=3, seed=2)
+    textures = generate_textures(tuned, quick_triples.normals_whole[:2], ["red hair", "a beard"], settings)
+    assert textures.shape == (2, 16, 16, 3) and np.isfinite(textures).all()
+    np.testing.assert_array_equal(textures, generate_textures(tuned, quick_triples.normals_whole[:2],
+                                                              ["red hair", "a beard"], settings))  # fmt: skip
+
+
+def test_unknown_backend_and_bad_maps_are_clear_errors(shipped_model):
+    from cliphead.texture.checkpoints import load_texture_model
+    from cliphead.texture.generate import texture_head
+
+    with pytest.raises(ValueError, match="Unknown texture backend"):
+        load_texture_model("dall-e")
+    with pytest.raises(ValueError, match="finite"):
+        texture_head(shipped_model, np.full((64, 64, 3), np.nan), "a face")
+
+
+def test_cli_textures_a_uv_align_folder(head_mesh_file, tmp_path):
+    uv_dir, out = tmp_path / "uv", tmp_path / "textured"
+    run = [sys.executable, "-m", "cliphead.cli"]
+    subprocess.run([*run, "uv", "align", str(head_mesh_file), "--out", str(uv_dir)], check=True, capture_output=True)
+    result = subprocess.run([*run, "texture", str(uv_dir), "a man with blue hair", "--out", str(out), "--steps", "10"],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    meta = json.loads(result.stdout.strip().splitlines()[-1])
+    for name in ("texture.png", "texture_full.png", "head.obj", "head.mtl", "preview.png", "meta.json"):
+        assert (out / name).is_file(), name
+    assert meta["sampling"]["steps"] == 10 and meta["backend"] == "embedded"
+    assert "mtllib head.mtl" in (out / "head.obj").read_text()[:100]
+    again = subprocess.run([*run, "texture", str(uv_dir), "a man", "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "--force" in again.stderr
