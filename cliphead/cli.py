@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
 EXAMPLES = """examples:
+  cliphead generate "a laughing old man with a long face and a grey beard" --out out/generated
   cliphead assets check
   cliphead head sample --seed 3 --expression laughing --remesh 160 --out out/head.obj
   cliphead head sample --backend neural --seed 3 --expression laughing --out out/neural.obj
@@ -378,6 +380,66 @@ def cmd_bench_text2head(args: argparse.Namespace) -> None:
     emit(format_text2head_benchmark(result), result)
 
 
+def _prompt_list(args: argparse.Namespace) -> list[str]:
+    if args.prompts:
+        path = Path(args.prompts)
+        if not path.is_file():
+            raise FileNotFoundError(f"No prompt file at {path} (one prompt per line).")
+        prompts = [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    else:
+        prompts = [args.prompt] if args.prompt else []
+    if not prompts:
+        raise ValueError("Give a PROMPT, or --prompts FILE with one prompt per line.")
+    return prompts
+
+
+def _slug(text: str, index: int) -> str:
+    words = "".join(c if c.isalnum() else " " for c in text.lower()).split()
+    return f"{index:02d}_" + "_".join(words)[:48]
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from tqdm.auto import tqdm
+
+    from cliphead.files import output_folder
+    from cliphead.outputs import write_textured_head
+    from cliphead.pipeline import CLIPHeadPipeline, PipelineSettings
+
+    prompts = _prompt_list(args)
+    out = output_folder(Path(args.out), args.force)
+    targets = [out] if len(prompts) == 1 else [out / _slug(prompt, k) for k, prompt in enumerate(prompts)]
+    settings = PipelineSettings(seed=args.seed, variation=args.variation, expression_strength=args.expression_strength,
+                                resolution=args.res, steps=args.steps, guidance_scale=args.guidance,
+                                control_strength=args.control_strength, rectify=not args.no_rectify)  # fmt: skip
+    pipeline = CLIPHeadPipeline(args.encoder, args.texture_backend, args.head_weights)
+    if args.force and out.exists():
+        shutil.rmtree(out)
+    results = []
+    for prompt, target in zip(prompts, targets):
+        with tqdm(total=5, desc=prompt[:40], unit="stage", file=sys.stderr) as bar:
+
+            def advance(stage: str) -> None:
+                if bar.n or stage != "text":
+                    bar.update()
+                bar.set_postfix_str(stage)
+
+            head = pipeline(prompt, settings, progress=advance)
+            advance("writing files")
+            start = time.perf_counter()
+            meta = write_textured_head(target, head, pipeline.backends)
+            bar.update()
+        seconds = {**meta["seconds"], "write": round(time.perf_counter() - start, 3)}
+        results.append({"prompt": prompt, "out": str(target), "seconds": seconds,
+                        "total_seconds": round(sum(seconds.values()), 3), "rectified": meta["rectified"],
+                        "landmark_error_after": meta["landmark_error_after"]})  # fmt: skip
+    lines = [f"{r['out']}: {r['prompt']!r} in {r['total_seconds']:.1f} s "
+             f"({', '.join(f'{k} {v:.1f}' for k, v in r['seconds'].items())})" for r in results]  # fmt: skip
+    emit(
+        "\n".join([f"models loaded in {pipeline.load_seconds:.1f} s", *lines]),
+        {"load_seconds": round(pipeline.load_seconds, 3), "heads": results},
+    )
+
+
 def cmd_bench_texture(args: argparse.Namespace) -> None:
     from cliphead.texture.benchmark import benchmark_texture, format_texture_benchmark
 
@@ -391,7 +453,7 @@ def cmd_texture(args: argparse.Namespace) -> None:
 
     settings = SamplingSettings(args.steps, args.guidance, args.control_strength, args.seed)
     meta = texture_mesh_folder(Path(args.mesh_dir), args.prompt, Path(args.out), settings, not args.no_rectify,
-                               args.backend, args.force)  # fmt: skip
+                               args.backend, args.force, Path(args.upscale) if args.upscale else None)  # fmt: skip
     if meta["rectified"]:
         how = (f"rectified: landmark error {meta['landmark_error_before']:.2%} → {meta['landmark_error_after']:.2%} "
                "of the texture width")  # fmt: skip
@@ -657,6 +719,41 @@ def build_parser() -> argparse.ArgumentParser:
     text2head.add_argument("--force", action="store_true", help="replace existing files")
     text2head.set_defaults(run=cmd_text2head)
 
+    generate = commands.add_parser(
+        "generate",
+        help="a textured 3D head from a prompt: the whole CLIP-Head pipeline (text → geometry → UV → texture)",
+        description="Runs prompt → ψ → (z_id, z_exp) → mesh → aligned UV → UV normal map → ControlNet_uv texture → "
+        "rectification, with the embedded models unless told otherwise, and writes into OUT: head.obj + head.mtl + "
+        "texture.png, head.glb, head.landmarks.json, uv_normal.png, preview.png, turntable.gif and meta.json "
+        "(prompt, settings, latents, backends with weight hashes, seconds per stage). With --prompts FILE every "
+        "line is a prompt, the models load once, and each head goes into its own subfolder of OUT.",
+        epilog="examples:\n"
+        '  cliphead generate "a laughing old man with a long face and a grey beard" --out out/generated\n'
+        '  cliphead generate "a young woman with red hair, wearing red lipstick" --seed 3 --out out/red\n'
+        "  cliphead generate --prompts prompts.txt --out out/batch\n"
+        '  cliphead generate "a smiling man" --expression-strength 0.5 --steps 30 --out out/subtle',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument("prompt", nargs="?", help='e.g. "a laughing old man with a grey beard"')
+    generate.add_argument("--prompts", metavar="FILE", help="a text file with one prompt per line (instead of PROMPT)")
+    generate.add_argument("--out", required=True, help="output folder (refused if it holds anything, unless --force)")
+    generate.add_argument("--seed", type=int, default=0, help="texture noise (and identity variation) seed")
+    generate.add_argument("--variation", type=float, default=0.0,
+                          help="identity variation around the prompt's, in σ per dimension (default 0: none)")  # fmt: skip
+    generate.add_argument("--expression-strength", type=float, default=1.0,
+                          help="scale of the expression's offset from neutral (0 neutral, 1 as mapped)")  # fmt: skip
+    generate.add_argument("--res", type=int, default=192, help="marching-cubes grid resolution (default 192)")
+    generate.add_argument("--steps", type=int, default=20, help="texture sampling steps (default 20)")
+    generate.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (default 3)")
+    generate.add_argument("--control-strength", type=float, default=0.9, help="ControlNet strength (default 0.9)")
+    generate.add_argument("--no-rectify", action="store_true", help="skip the rectification of the face")
+    generate.add_argument("--encoder", default="lit-minilm", help="encoder spec (must match the mappers)")
+    generate.add_argument("--texture-backend", default="embedded",
+                          help="'embedded' or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'")  # fmt: skip
+    generate.add_argument("--head-weights", help="a neural head model checkpoint (default: the embedded one)")
+    generate.add_argument("--force", action="store_true", help="replace an existing OUT")
+    generate.set_defaults(run=cmd_generate)
+
     texture = commands.add_parser(
         "texture",
         help="a UV texture for a head from a prompt: ControlNet_uv + rectification (CLIP-Head §2.3)",
@@ -680,6 +777,9 @@ def build_parser() -> argparse.ArgumentParser:
     texture.add_argument("--no-rectify", action="store_true", help="keep the full texture as it comes")
     texture.add_argument("--backend", default="embedded",
                          help="'embedded' (default) or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'")  # fmt: skip
+    texture.add_argument("--upscale", metavar="WEIGHTS",
+                         help="super-resolve the texture ×4 with Real-ESRGAN weights (e.g. RealESRGAN_x4plus.pth); "
+                         "off by default, slow on a CPU")  # fmt: skip
     texture.add_argument("--force", action="store_true", help="replace an existing OUT")
     texture.set_defaults(run=cmd_texture)
 

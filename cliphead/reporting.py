@@ -28,7 +28,7 @@ from cliphead.files import atomic_path
 RECORDED_PACKAGES = ("numpy", "torch", "scipy", "libigl", "scikit-image", "trimesh", "pandas", "matplotlib")
 
 
-def _package_version(name: str) -> str | None:
+def package_version(name: str) -> str | None:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -72,9 +72,9 @@ def provenance(
     return {
         "command": command,
         "git_commit": git_commit(),
-        "package_version": _package_version("cliphead"),
+        "package_version": package_version("cliphead"),
         "python": platform.python_version(),
-        "versions": {name: _package_version(name) for name in RECORDED_PACKAGES},
+        "versions": {name: package_version(name) for name in RECORDED_PACKAGES},
         "seed": seed,
         "parameters": dict(parameters),
         "backends": dict(backends or {}),

@@ -57,9 +57,10 @@ def test_triples_pair_maps_and_textures_in_both_views(quick_triples):
     # The whole layout has background (zero) corners; the face window is all surface.
     assert whole[:, 0, 0].max() == 0.0
     assert np.linalg.norm(face * 2 - 1, axis=-1).min() > 0.5
-    # Normals of the face window look out of the face (+z) at its centre.
-    centre = face[:, config.size // 2, config.size // 2] * 2 - 1
-    assert (centre[:, 2] > 0.7).all()
+    # Normals of the face window look out of the face (+z) around its centre.
+    quarter = config.size // 4
+    centre = face[:, quarter:-quarter, quarter:-quarter] * 2 - 1
+    assert (centre[..., 2].mean(axis=(1, 2)) > 0.6).all()
 
 
 def test_triples_batches_are_deterministic(quick_triples):
@@ -171,3 +172,29 @@ def test_cli_textures_a_uv_align_folder(head_mesh_file, tmp_path):
     assert "mtllib head.mtl" in (out / "head.obj").read_text()[:100]
     again = subprocess.run([*run, "texture", str(uv_dir), "a man", "--out", str(out)], capture_output=True, text=True)
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_real_esrgan_generator_loads_its_file_and_upscales_four_times(tmp_path, suffix):
+    from safetensors.torch import save_file
+
+    from cliphead.texture.upscale import RRDBConfig, RRDBNet, load_upscaler, upscale
+
+    torch.manual_seed(0)
+    generator = RRDBNet(RRDBConfig(features=8, blocks=2, growth=4))
+    path = tmp_path / f"tiny{suffix}"
+    if suffix == ".pth":
+        torch.save({"params_ema": generator.state_dict()}, path)  # the released files' nesting
+    else:
+        save_file(generator.state_dict(), path)
+    loaded = load_upscaler(path)
+    assert loaded.config == generator.config
+    texture = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    result = upscale(texture, loaded)
+    assert result.shape == (64, 64, 3) and np.isfinite(result).all()
+    with torch.no_grad():
+        expected = generator(torch.from_numpy(texture).permute(2, 0, 1)[None]).clamp(0, 1)[0].permute(1, 2, 0)
+    np.testing.assert_allclose(result, expected.numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="RRDBNet"):
+        save_file({"conv_first.weight": torch.zeros(8, 3, 3, 3)}, tmp_path / "bad.safetensors")
+        load_upscaler(tmp_path / "bad.safetensors")

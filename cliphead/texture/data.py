@@ -70,31 +70,13 @@ def _reduce(images: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return as_bytes(whole), as_bytes(face)
 
 
-def expression_head(model, z_id: torch.Tensor, expression: str, resolution: int) -> tuple[np.ndarray, ...]:
-    """(vertices, faces, uv) of one identity of the head model with a labelled expression, in the aligned layout.
-
-    The aligned UV is computed on the canonical (neutral) disk with its landmarks, then the surface is
-    moved by the expression (eq. 1): every texel keeps its surface point, and the normals show the
-    expression.
-    """
-    from cliphead.heads.generation import extract_disk
-    from cliphead.uv.aligned import aligned_uv
-    from cliphead.uv.checks import prepare_head_mesh
-
-    canonical = extract_disk(model, z_id, resolution)
-    with torch.no_grad():
-        landmarks = model.canonical_landmarks(z_id).double().numpy()
-        prepared = prepare_head_mesh(canonical.vertices, canonical.faces)
-        aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=landmarks)
-        moved = model.deform(torch.from_numpy(aligned.vertices).float(), z_id, model.expression_code(expression))
-    return moved.double().numpy(), aligned.faces, aligned.uv
-
-
 def head_normal_map(model, z_id: torch.Tensor, expression: str, resolution: int, size: int = SOURCE_SIZE) -> np.ndarray:
-    """The UV normal map of :func:`expression_head`."""
+    """The UV normal map of one identity of the head model with a labelled expression."""
+    from cliphead.uv.aligned import aligned_model_head
     from cliphead.uv.bake import uv_normal_map
 
-    return uv_normal_map(*expression_head(model, z_id, expression, resolution), size)
+    head = aligned_model_head(model, z_id, model.expression_code(expression), resolution)
+    return uv_normal_map(head.vertices, head.faces, head.uv, size)
 
 
 def _normal_maps(config: TextureDataConfig, head_weights: str | None, start: int, stop: int) -> dict:

@@ -108,7 +108,8 @@ def evaluation_heads(config: TextureEvalConfig) -> list[EvalHead]:
     from cliphead.heads.checkpoints import cached_head_model
     from cliphead.heads.expressions import EXPRESSION_LABELS
     from cliphead.meshes import MeshError
-    from cliphead.texture.data import SOURCE_SIZE, expression_head
+    from cliphead.texture.data import SOURCE_SIZE
+    from cliphead.uv.aligned import aligned_model_head
     from cliphead.uv.bake import uv_normal_map
 
     model = cached_head_model(None)
@@ -116,12 +117,13 @@ def evaluation_heads(config: TextureEvalConfig) -> list[EvalHead]:
     rng = np.random.default_rng([config.seed, 3])
     while len(heads) < config.n_heads:
         expression = EXPRESSION_LABELS[int(rng.integers(len(EXPRESSION_LABELS)))]
+        z_id = model.sample_identity_code(int(rng.integers(2**31)))
         try:
-            vertices, faces, uv = expression_head(model, model.sample_identity_code(int(rng.integers(2**31))),
-                                                  expression, config.head_resolution)  # fmt: skip
+            head = aligned_model_head(model, z_id, model.expression_code(expression), config.head_resolution)
         except MeshError:  # a code whose mesh is not a disk (about 1 in 20): draw another
             continue
-        heads.append(EvalHead(vertices, faces, uv, uv_normal_map(vertices, faces, uv, SOURCE_SIZE)))
+        normal_map = uv_normal_map(head.vertices, head.faces, head.uv, SOURCE_SIZE)
+        heads.append(EvalHead(head.vertices, head.faces, head.uv, normal_map))
     return heads
 
 

@@ -4,7 +4,8 @@ Reads ``MESH_DIR/mesh.obj`` (the seam-cut head with its aligned UV) and ``MESH_D
 (the control hint) and writes into the output folder:
 
 - ``texture.png`` (the rectified texture, or the full one with ``--no-rectify`` or when no face was
-  found), ``texture_full.png`` and ``texture_partial.png`` (the two ControlNet_uv outputs);
+  found; super-resolved ×4 with ``--upscale``), ``texture_full.png`` and ``texture_partial.png``
+  (the two ControlNet_uv outputs);
 - ``head.obj`` + ``head.mtl`` (the mesh wearing ``texture.png``);
 - ``preview.png``: front, three-quarter and profile renders, and the texture;
 - ``meta.json``: prompt, seed, sampling settings, backend, landmark errors before/after the
@@ -60,9 +61,12 @@ def preview_picture(
 
 def texture_mesh_folder(
     mesh_dir: Path, prompt: str, out: Path, settings: SamplingSettings = DEFAULT_SAMPLING, rectify: bool = True,
-    backend: str = "embedded", force: bool = False,
+    backend: str = "embedded", force: bool = False, upscaler: Path | None = None,
 ) -> dict:  # fmt: skip
-    """Texture the head in ``mesh_dir`` for ``prompt`` and write the module doc's files into ``out``."""
+    """Texture the head in ``mesh_dir`` for ``prompt`` and write the module doc's files into ``out``.
+
+    ``upscaler``: Real-ESRGAN weights; the final texture is then super-resolved ×4 (off by default).
+    """
     from cliphead.render.views import save_image
     from cliphead.texture.checkpoints import load_texture_model
     from cliphead.texture.generate import texture_head
@@ -73,6 +77,13 @@ def texture_mesh_folder(
     model = load_texture_model(backend)
     loaded = time.perf_counter()
     result = texture_head(model, normal_map, prompt, settings, rectify=rectify)
+    texture = result.texture
+    if upscaler is not None:
+        from cliphead.texture.upscale import load_upscaler, upscale
+
+        upscaling = time.perf_counter()
+        texture = upscale(texture, load_upscaler(upscaler))
+        result.seconds["upscale"] = time.perf_counter() - upscaling
     rectification = result.rectification
     meta = {
         "prompt": prompt,
@@ -81,6 +92,8 @@ def texture_mesh_folder(
         "texture_size": model.texture_size,
         "sampling": asdict(settings),
         "rectify": rectify,
+        "upscaled_with": None if upscaler is None else str(upscaler),
+        "texture_pixels": int(texture.shape[0]),
         "rectified": bool(rectification is not None and rectification.rectified),
         "skipped_because": None if rectification is None else rectification.reason,
         "landmark_error_before": None if rectification is None else rectification.error_before,
@@ -89,12 +102,12 @@ def texture_mesh_folder(
     }
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         staging = Path(tmp)
-        save_image(staging / "texture.png", result.texture)
+        save_image(staging / "texture.png", texture)
         save_image(staging / "texture_full.png", result.full)
         if result.partial is not None:
             save_image(staging / "texture_partial.png", result.partial)
         write_obj(staging / "head.obj", vertices, faces, uv, texture_name="texture.png")
-        save_image(staging / "preview.png", preview_picture(vertices, faces, uv, result.texture))
+        save_image(staging / "preview.png", preview_picture(vertices, faces, uv, texture))
         meta["seconds"]["total"] = round(time.perf_counter() - start, 3)
         (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         out.mkdir(parents=True, exist_ok=True)

@@ -162,3 +162,38 @@ def uv_at_points(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, points
     p = vertices[corners]
     weights = igl.barycentric_coordinates(closest, p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy())
     return np.einsum("ij,ijk->ik", weights, uv[corners])
+
+
+@dataclass(frozen=True)
+class AlignedHead:
+    """A head of the neural head model in the aligned layout: the posed mesh, its UV and landmarks."""
+
+    vertices: np.ndarray  # (N, 3) posed (the expression applied), seam vertices duplicated
+    faces: np.ndarray  # (F, 3)
+    uv: np.ndarray  # (N, 2)
+    landmarks: np.ndarray  # (68, 3) posed
+
+
+def aligned_model_head(model, z_id, z_exp, resolution: int) -> AlignedHead:
+    """The head of codes ``z_id``, ``z_exp`` of a parametric head model, with its aligned UV.
+
+    The UV map is computed on the canonical (neutral) disk with its landmarks, then the surface is
+    moved by the expression (CLIP-Head eq. 1): every texel keeps its surface point whatever the
+    expression, and the map never sees the thin, nearly touching lips of an open or pouting mouth.
+    Raises :class:`~cliphead.meshes.MeshError` if the code's mesh is not a disk.
+    """
+    import torch
+
+    from cliphead.heads.generation import extract_disk
+    from cliphead.uv.checks import prepare_head_mesh
+
+    canonical = extract_disk(model, z_id, resolution)
+    with torch.no_grad():
+        landmarks = model.canonical_landmarks(z_id)
+        prepared = prepare_head_mesh(canonical.vertices, canonical.faces)
+        aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=landmarks.double().numpy())
+        vertices = torch.from_numpy(aligned.vertices).float()
+        if z_exp is not None:
+            vertices = model.deform(vertices, z_id, z_exp)
+            landmarks = model.deform(landmarks, z_id, z_exp)
+    return AlignedHead(vertices.double().numpy(), aligned.faces, aligned.uv, landmarks.double().numpy())

@@ -1,0 +1,115 @@
+"""Writing a generated textured head: what ``cliphead generate`` leaves in its output folder.
+
+- ``head.obj`` + ``head.mtl`` + ``texture.png``: the mesh (ICT frame, centimetres) wearing its texture;
+- ``head.glb``: the same as binary glTF for Blender and three.js (metres, y up, as glTF wants);
+- ``head.landmarks.json``: the 68 landmarks, with the prompt and latents;
+- ``uv_normal.png``: the control hint; ``preview.png``: front, three-quarter and profile renders and
+  the texture; ``turntable.gif``: the head turning once;
+- ``meta.json``: prompt, settings, latents, backends with their weights' sha256, seconds per stage,
+  package version and git commit.
+
+Everything is written into a temporary folder beside the target and moved into place at the end, so
+an interrupted run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from cliphead.pipeline import TexturedHead
+
+TURNTABLE_FRAMES = 24
+TURNTABLE_SIZE = 256
+
+
+def write_glb(path: Path, head: TexturedHead) -> Path:
+    """The textured mesh as binary glTF, in metres (the ICT frame is in centimetres, y up, as glTF)."""
+    import trimesh
+
+    image = Image.fromarray(np.round(np.clip(head.texture, 0, 1) * 255).astype(np.uint8))
+    visual = trimesh.visual.TextureVisuals(uv=head.uv, image=image)
+    mesh = trimesh.Trimesh(head.vertices * 0.01, head.faces, visual=visual, process=False)
+    path.write_bytes(mesh.export(file_type="glb"))
+    return path
+
+
+def turntable_frames(
+    head: TexturedHead, frames: int = TURNTABLE_FRAMES, size: int = TURNTABLE_SIZE
+) -> list[np.ndarray]:
+    """Renders of the textured head turning once about the vertical axis."""
+    from cliphead.appearance.renders import BankHead, View, render_head
+
+    bank_head = BankHead(head.vertices, head.faces, head.uv, head.landmarks, 0, "")
+    yaws = np.linspace(-180.0, 180.0, frames, endpoint=False)
+    return [render_head(bank_head, head.texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)), size, 0.85)
+            for yaw in yaws]  # fmt: skip
+
+
+def _weights_record(backends: dict[str, str]) -> dict[str, dict]:
+    """Each backend's name with the sha256 of its embedded weights (from the manifest) where it has some."""
+    from cliphead.weights.manifest import MANIFEST
+
+    manifest = json.loads(MANIFEST.read_text())
+    embedded = {
+        "encoder": ["lit_minilm_image.safetensors"],
+        "texture": [f"texture_{part}.safetensors" for part in ("vae", "unet", "controlnet")],
+        "head_model": ["neural_head.safetensors"],
+        "id_mapper": ["mapper_id.safetensors"],
+        "exp_mapper": ["mapper_exp.safetensors"],
+    }
+    record = {}
+    for stage, name in backends.items():
+        files = embedded[stage] if name in ("embedded", "lit-minilm") else []
+        record[stage] = {"backend": name, "weights_sha256": {f: manifest[f]["sha256"] for f in files if f in manifest}}
+    return record
+
+
+def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str]) -> dict:
+    """Write the module doc's files into ``out`` (which must not hold anything yet) and return meta.json's record."""
+    from cliphead.heads.io import write_landmarks
+    from cliphead.meshes import write_obj
+    from cliphead.render.views import save_image
+    from cliphead.reporting import git_commit, package_version
+    from cliphead.texture.export import preview_picture
+
+    rectification = head.rectification
+    meta = {
+        "prompt": head.prompt,
+        "settings": asdict(head.settings),
+        "z_id": np.round(head.z_id.numpy(), 6).tolist(),
+        "z_exp": np.round(head.z_exp.numpy(), 6).tolist(),
+        "identity_sigma": round(head.identity_sigma, 4),
+        "expression_sigma": round(head.expression_sigma, 4),
+        "rectified": bool(rectification is not None and rectification.rectified),
+        "rectification_skipped_because": None if rectification is None else rectification.reason,
+        "landmark_error_before": None if rectification is None else rectification.error_before,
+        "landmark_error_after": None if rectification is None else rectification.error_after,
+        "backends": _weights_record(backends),
+        "seconds": {stage: round(value, 3) for stage, value in head.seconds.items()},
+        "package_version": package_version("cliphead"),
+        "git_commit": git_commit(),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        staging = Path(tmp)
+        save_image(staging / "texture.png", head.texture)
+        write_obj(staging / "head.obj", head.vertices, head.faces, head.uv, texture_name="texture.png")
+        write_glb(staging / "head.glb", head)
+        write_landmarks(staging / "head.landmarks.json", head.landmarks,
+                        {"prompt": head.prompt, "z_id": meta["z_id"], "z_exp": meta["z_exp"]})  # fmt: skip
+        save_image(staging / "uv_normal.png", head.normal_map)
+        save_image(staging / "preview.png", preview_picture(head.vertices, head.faces, head.uv, head.texture))
+        frames = [Image.fromarray(np.round(frame * 255).astype(np.uint8)) for frame in turntable_frames(head)]
+        frames[0].save(staging / "turntable.gif", save_all=True, append_images=frames[1:], duration=80, loop=0)
+        (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        out.mkdir(parents=True, exist_ok=True)
+        for item in staging.iterdir():
+            shutil.move(str(item), out / item.name)
+    return meta
