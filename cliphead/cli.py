@@ -440,6 +440,13 @@ def cmd_generate(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_bench_generate(args: argparse.Namespace) -> None:
+    from cliphead.pipeline_benchmark import benchmark_generate, format_generate_benchmark
+
+    result = benchmark_generate(args.repeats)
+    emit(format_generate_benchmark(result), result)
+
+
 def cmd_bench_texture(args: argparse.Namespace) -> None:
     from cliphead.texture.benchmark import benchmark_texture, format_texture_benchmark
 
@@ -900,6 +907,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_text2head.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
     bench_text2head.set_defaults(run=cmd_bench_text2head)
 
+    bench_generate = bench_commands.add_parser(
+        "generate", help="time prompt → textured head on disk per stage (models loaded once), peak memory"
+    )
+    bench_generate.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
+    bench_generate.set_defaults(run=cmd_bench_generate)
     bench_texture = bench_commands.add_parser(
         "texture", help="time one ControlNet_uv texture (guided, 20 steps) against unguided sampling, same run"
     )

@@ -89,9 +89,14 @@ class CLIPHeadPipeline:
         self.load_seconds = time.perf_counter() - start
 
     def __call__(
-        self, prompt: str, settings: PipelineSettings | None = None, progress: Callable[[str], None] | None = None
+        self,
+        prompt: str,
+        settings: PipelineSettings | None = None,
+        progress: Callable[[str], None] | None = None,
+        identity_offset: torch.Tensor | None = None,
     ) -> TexturedHead:
-        """The textured head of ``prompt``; ``progress`` is told the name of each stage as it starts."""
+        """The textured head of ``prompt``; ``progress`` is told the name of each stage as it starts;
+        ``identity_offset`` moves the mapped identity code (the explorer's sliders)."""
         from cliphead.mapping.text2head import latent_sigma
         from cliphead.texture.generate import texture_head
         from cliphead.uv.aligned import aligned_model_head
@@ -108,6 +113,8 @@ class CLIPHeadPipeline:
         if settings.variation > 0:
             noise = torch.randn(z_id.shape, generator=torch.Generator().manual_seed(settings.seed))
             z_id = z_id + settings.variation * model.latent_std * noise
+        if identity_offset is not None:
+            z_id = z_id + identity_offset
         neutral = model.expression_code("neutral")
         z_exp = neutral + settings.expression_strength * (z_exp - neutral)
         seconds["text"] = time.perf_counter() - start

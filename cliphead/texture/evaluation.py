@@ -143,6 +143,14 @@ def _reference_texture(prompt: TexturePrompt, seed: int) -> np.ndarray:
     return paint_texture(sampled_record(seed, prompt.overrides), 256, seed=seed)
 
 
+def measurable_texture(texture: np.ndarray) -> np.ndarray:
+    """The texture at a size the instrument reads (128, 256 or 512; another backend's size is resampled to 128)."""
+    from cliphead.texture.landmarks import resize_image
+    from cliphead.texture.measure import MEASURE_SIZE
+
+    return texture if texture.shape[0] in (128, 256, 512) else resize_image(texture, MEASURE_SIZE)
+
+
 def evaluate_textures(
     model: ControlNetUV, config: TextureEvalConfig, encoder=None, progress: bool = True
 ) -> pd.DataFrame:
@@ -168,8 +176,8 @@ def evaluate_textures(
         rectification = result.rectification
         rows.append({
             "prompt": prompt.text, "attribute": prompt.attribute, "requested": prompt.value, "head": h, "seed": s,
-            "measured": measure_attributes(result.texture)[prompt.attribute],
-            "measured_full": measure_attributes(result.full)[prompt.attribute],
+            "measured": measure_attributes(measurable_texture(result.texture))[prompt.attribute],
+            "measured_full": measure_attributes(measurable_texture(result.full))[prompt.attribute],
             "clip_generated": clip_score(encoder, prompt.text, _views(head, result.texture, config.render_size)),
             "clip_reference": clip_score(encoder, prompt.text,
                                          _views(head, _reference_texture(prompt, s), config.render_size)),

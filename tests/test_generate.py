@@ -1,0 +1,66 @@
+"""`cliphead generate`: the whole pipeline with the embedded models, its files and its refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+RUN = [sys.executable, "-m", "cliphead.cli"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("generate") / "head"
+    prompts = tmp_path_factory.mktemp("prompts") / "prompts.txt"
+    prompts.write_text("# two prompts, one model load\na young woman with red hair\nan old man with a white beard\n")
+    single = subprocess.run([*RUN, "generate", "a laughing old man with a grey beard", "--out", str(out),
+                             "--res", "128", "--steps", "10"], capture_output=True, text=True)  # fmt: skip
+    batch = subprocess.run([*RUN, "generate", "--prompts", str(prompts), "--out", str(out.parent / "batch"),
+                            "--res", "96", "--steps", "8", "--no-rectify"], capture_output=True, text=True)  # fmt: skip
+    return out, single, batch
+
+
+def test_generate_writes_every_file(generated):
+    import trimesh
+
+    out, single, _ = generated
+    assert single.returncode == 0, single.stderr[-2000:]
+    for name in ("head.obj", "head.mtl", "texture.png", "head.glb", "head.landmarks.json", "uv_normal.png",
+                 "preview.png", "turntable.gif", "meta.json"):  # fmt: skip
+        assert (out / name).is_file(), name
+    glb = trimesh.load(out / "head.glb", force="mesh")
+    assert glb.visual.uv.shape == (len(glb.vertices), 2) and glb.visual.material.baseColorTexture is not None
+    assert 0.1 < np.ptp(glb.vertices[:, 1]) < 0.5  # metres: a head is 20-40 cm tall
+    gif = Image.open(out / "turntable.gif")
+    assert gif.n_frames == 24
+    meta = json.loads((out / "meta.json").read_text())
+    assert set(meta["seconds"]) == {"text", "geometry", "normal map", "texture", "rectification"}
+    assert len(meta["backends"]["texture"]["weights_sha256"]) == 3 and meta["settings"]["steps"] == 10
+    assert len(json.loads((out / "head.landmarks.json").read_text())["landmarks"]) == 68
+    payload = json.loads(single.stdout.strip().splitlines()[-1])
+    assert payload["heads"][0]["total_seconds"] > 0
+
+
+def test_generate_refuses_to_overwrite(generated):
+    out, _, _ = generated
+    again = subprocess.run([*RUN, "generate", "a face", "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_generate_runs_a_prompt_file_into_subfolders(generated):
+    out, _, batch = generated
+    assert batch.returncode == 0, batch.stderr[-2000:]
+    folders = sorted(path.name for path in (out.parent / "batch").iterdir())
+    assert folders == ["00_a_young_woman_with_red_hair", "01_an_old_man_with_a_white_beard"]
+    heads = json.loads(batch.stdout.strip().splitlines()[-1])["heads"]
+    assert [h["rectified"] for h in heads] == [False, False]
+
+
+def test_generate_needs_a_prompt(tmp_path):
+    result = subprocess.run([*RUN, "generate", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert result.returncode == 2 and "PROMPT" in result.stderr
