@@ -153,3 +153,20 @@ def test_reproduce_04_and_05_quick(tmp_path):
                  "texture_control_strength.png", "texture_held_out_prompts.png", "rectification.png",
                  "rectification_detection_inputs.png", "texture_evaluation.png"):  # fmt: skip
         assert min(Image.open(figures / name).size) > 200, name
+
+
+def test_reproduce_06_quick(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "06", "--quick",
+               "--results-dir", str(results), "--figures-dir", str(figures)]  # fmt: skip
+    run = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    table = pd.read_csv(results / "clip_score_table.csv").set_index("method")
+    assert list(table.index) == ["CLIP-Head (ours)", "optimisation (ClipFace-style)", "retrieval", "random"]
+    assert (table[["ViT-B/16", "ViT-L/14", "ViT-H/14"]] == "not available").all().all()  # no weights, no numbers
+    assert table["lit-minilm (embedded)"].str.contains("±").all()
+    items = pd.read_csv(results / "clip_score_items.csv")
+    assert len(items) == 16 and items["clip lit-minilm (embedded)"].between(-1, 1).all()
+    for name in ("comparison_methods.png", "gallery_expressions.png", "gallery_stylisations.png",
+                 "explore_identity_sweep.png"):  # fmt: skip
+        assert min(Image.open(figures / name).size) > 200, name
