@@ -81,7 +81,7 @@ class TextureEvalConfig:
     """Held-out heads, seeds per prompt, the diversity subset, render size and sampling steps."""
 
     n_heads: int = 3
-    seeds_per_prompt: int = 2
+    seeds_per_prompt: int = 1
     diversity_prompts: int = 8
     diversity_seeds: int = 4
     render_size: int = 128
