@@ -60,6 +60,14 @@ class _ICTHead:
     faces: np.ndarray
     uv: np.ndarray
 
+    def posed(self, identity: torch.Tensor, expression: torch.Tensor) -> torch.Tensor:
+        """(N, 3) vertices for identity coefficients (K,) and expression weights (53,)."""
+        return (
+            self.base
+            + torch.einsum("k,knc->nc", identity, self.identity)
+            + torch.einsum("k,knc->nc", expression, self.expression)
+        )
+
 
 @lru_cache(maxsize=1)
 def _ict_head(identity_modes: int, resolution: int = 96) -> _ICTHead:
@@ -134,11 +142,7 @@ class OptimisationBaseline:
         optimiser = torch.optim.Adam([identity, expression, texture], lr=config.lr)
         uv = torch.from_numpy(head.uv)
         for _ in range(config.steps):
-            vertices = (
-                head.base
-                + torch.einsum("k,knc->nc", identity, head.identity)
-                + torch.einsum("k,knc->nc", torch.sigmoid(expression), head.expression)
-            )
+            vertices = head.posed(identity, torch.sigmoid(expression))
             yaws = (torch.rand(config.views, generator=generator) * 90 - 45).tolist()
             pitches = (torch.rand(config.views, generator=generator) * 20 - 10).tolist()
             colour = torch.sigmoid(texture * 4)
@@ -152,11 +156,7 @@ class OptimisationBaseline:
             loss.backward()
             optimiser.step()
         with torch.no_grad():
-            vertices = (
-                head.base
-                + torch.einsum("k,knc->nc", identity, head.identity)
-                + torch.einsum("k,knc->nc", torch.sigmoid(expression), head.expression)
-            )
+            vertices = head.posed(identity, torch.sigmoid(expression))
             final = torch.sigmoid(texture * 4)[0].permute(1, 2, 0).numpy()
         return BaselineHead(vertices.double().numpy(), head.faces, head.uv, final, time.perf_counter() - start)
 
