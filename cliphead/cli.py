@@ -702,7 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(a Stable Diffusion folder in the diffusers layout) it fine-tunes a ControlNet on that frozen base "
         "instead and writes OUT/controlnet/. --install ships the embedded model.",
     )
-    _add_training_arguments(texture_model, "6 heads, 96 textures at 64 px, a tiny model, 70 steps", "runs/texture")
+    _add_training_arguments(texture_model, "6 heads, 96 textures at 64 px, a tiny model, 110 steps", "runs/texture")
     texture_model.add_argument("--base", help="Stable Diffusion folder to fine-tune a ControlNet on (GPU advised)")
     texture_model.set_defaults(run=cmd_train_texture)
 

@@ -76,8 +76,8 @@ def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
 
     payload = train_texture(tmp_path, quick=True)
     history = __import__("pandas").read_csv(tmp_path / "history.csv")
-    for phase, losses in history.groupby("phase")["loss"]:
-        assert losses.tail(5).mean() < losses.head(5).mean(), phase
+    for phase, losses in history.groupby("phase")["loss"]:  # 30, 40 and 40 steps
+        assert losses.tail(10).mean() < losses.head(10).mean(), phase
     assert set(payload["final_loss"]) == {"autoencoder", "unet", "controlnet"}
     snapshots = np.load(tmp_path / "snapshots.npz")
     assert snapshots["textures"].shape[:2] == (2, 2)  # two snapshots of the two snapshot prompts

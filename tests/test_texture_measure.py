@@ -30,6 +30,17 @@ def test_instrument_is_accurate_on_fresh_painter_textures():
         assert accuracy[attribute] >= minimum, (attribute, accuracy)
 
 
+def test_a_transform_that_drops_the_hues_drops_the_colours_but_not_the_skin_buckets():
+    def grey(texture: np.ndarray) -> np.ndarray:
+        return np.repeat(texture.mean(axis=2, keepdims=True), 3, axis=2)
+
+    # Measured on these 30: hair 0.6 (black, white, grey, blonde and brown differ in lightness too),
+    # lipstick 0.4, beard colour 0.2, skin 0.75 (the buckets are lightness).
+    accuracy = calibration_accuracy(n=30, seed=1, transform=grey)
+    assert accuracy["hair_colour"] <= 0.7 and accuracy["lipstick"] <= 0.5 and accuracy["beard_colour"] <= 0.5, accuracy
+    assert accuracy["skin"] >= 0.6, accuracy
+
+
 def test_changing_the_hair_colour_changes_the_measured_hair_colour():
     record = Attributes(skin_tone=6, hair="receding", beard="full beard", beard_colour="white", lipstick="none")
     for colour, other in (("blue", "red"), ("red", "blue")):

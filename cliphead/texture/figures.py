@@ -49,7 +49,7 @@ def training_curves_figure(history: pd.DataFrame, path: Path) -> Path:
         losses = history[history["phase"] == phase]
         axis.plot(losses["step"], losses["loss"], alpha=0.25, lw=0.8)
         axis.plot(losses["step"], losses["loss"].rolling(50, min_periods=1).mean(), lw=1.6)
-        axis.set(title=phase, xlabel="step", ylabel="L1 + KL" if phase == "autoencoder" else "ε MSE")
+        axis.set(title=phase, xlabel="step", ylabel="L1 + colour L1 + KL" if phase == "autoencoder" else "v MSE")
         axis.set_yscale("log")
         axis.grid(alpha=0.3)
     return save_figure(figure, path)

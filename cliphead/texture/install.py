@@ -18,7 +18,7 @@ from cliphead.weights.manifest import WEIGHTS_DIR, install_weights
 SHIPPED_SNAPSHOTS = "texture_snapshots.npz"
 DESCRIPTIONS = {
     "vae": "ControlNet_uv autoencoder (diffusers AutoencoderKL, 4x downsampling, trained on painted UV textures), fp16",
-    "unet": "ControlNet_uv base (diffusers UNet2DConditionModel, cross-attention on MiniLM token states), fp16",
+    "unet": "ControlNet_uv base (diffusers UNet2DConditionModel, cross-attention on MiniLM token states, pooled embedding as class embedding, v-prediction), fp16",
     "controlnet": "ControlNet_uv (diffusers ControlNetModel from the UNet, UV normal map hint), fp16",
 }
 

@@ -30,6 +30,7 @@ number of pixels, so at 128 px it is faint and its colour is often misread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -195,14 +196,19 @@ def _calibration_record(rng: np.random.Generator, index: int) -> Attributes:
     )
 
 
-def _painted_samples(n: int, seed: int, paint_size: int) -> list[tuple[Attributes, np.ndarray]]:
-    """``n`` calibration records with their textures painted at ``paint_size``, in CIELAB at ``MEASURE_SIZE``."""
+def _painted_samples(
+    n: int, seed: int, paint_size: int, transform: Callable[[np.ndarray], np.ndarray] | None = None
+) -> list[tuple[Attributes, np.ndarray]]:  # fmt: skip
+    """``n`` calibration records with their textures painted at ``paint_size``, reduced to ``MEASURE_SIZE``,
+    passed through ``transform`` if given (an RGB texture in [0, 1] → the same), in CIELAB."""
     samples = []
     for index in range(n):
         rng = np.random.default_rng([seed, index])
         record = _calibration_record(rng, index)
-        texture = paint_texture(record, paint_size, seed=int(rng.integers(2**31)))
-        samples.append((record, rgb2lab(_area_reduce(texture, MEASURE_SIZE))))
+        texture = _area_reduce(paint_texture(record, paint_size, seed=int(rng.integers(2**31))), MEASURE_SIZE)
+        if transform is not None:
+            texture = np.clip(transform(texture), 0.0, 1.0)
+        samples.append((record, rgb2lab(texture)))
     return samples
 
 
@@ -253,14 +259,21 @@ def attribute_found(texture: np.ndarray, attribute: str, requested: str) -> bool
     return calibration()[attribute].predict(_features(_layout_lab(texture), attribute)) == requested
 
 
-def calibration_accuracy(n: int = 200, seed: int = 1, paint_size: int = TRAINING_PAINT_SIZE) -> dict[str, float]:
+def calibration_accuracy(
+    n: int = 200, seed: int = 1, paint_size: int = TRAINING_PAINT_SIZE,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, float]:  # fmt: skip
     """The instrument's own accuracy per attribute on ``n`` fresh painter textures (drawn as the
-    calibration's are, with another seed), over the textures that show the attribute (NaN if none does)."""
+    calibration's are, with another seed), over the textures that show the attribute (NaN if none does).
+
+    With ``transform`` (e.g. an autoencoder's round trip), the accuracy on the transformed textures:
+    how much of the attributes survives it.
+    """
     if seed == CALIBRATION_SEED:
         raise ValueError(f"seed {seed} is the calibration's; held-out textures need another")
     classifiers = calibration()
     hits: dict[str, list[bool]] = {attribute: [] for attribute in MEASURED_ATTRIBUTES}
-    for record, lab in _painted_samples(n, seed, paint_size):
+    for record, lab in _painted_samples(n, seed, paint_size, transform):
         for attribute, model in classifiers.items():
             if measurable(record, attribute):
                 hits[attribute].append(model.predict(_features(lab, attribute)) == true_value(record, attribute))

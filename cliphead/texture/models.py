@@ -2,12 +2,18 @@
 
 As in Stable Diffusion + ControlNet (Zhang et al. 2023), the texture is denoised in the latent space
 of an autoencoder (``AutoencoderKL``, 4× downsampling); a ``UNet2DConditionModel`` cross-attends to
-the prompt's token states; a ``ControlNetModel`` initialised from that UNet's encoder (its zero
+the prompt's token states and adds its pooled embedding to the timestep embedding (:mod:`.text`); a ``ControlNetModel`` initialised from that UNet's encoder (its zero
 convolutions start at zero) reads the UV normal map and adds its residuals to the UNet's skips.
 
 The embedded default is small enough to train on a CPU (:class:`TextureModelConfig`); the real
 path loads a user's Stable Diffusion base and ControlNet folders with ``from_pretrained`` into the
 same :class:`ControlNetUV` container, which the sampling and training code use alike.
+
+The embedded model predicts v (Salimans & Ho 2022) on a schedule rescaled to zero terminal SNR (Lin
+et al. 2024). With Stable Diffusion's ε-prediction and its non-zero terminal SNR, the loss weighs an
+error in the clean texture by the SNR, about 0.01 at the noise levels where the colours are decided,
+and sampling keeps the mean colour of its starting noise: a small model then follows the layout but
+not the prompt's colours.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ class TextureModelConfig:
     attention_head_dim: int = 8
     norm_groups: int = 24
     text_dim: int = 384
-    prediction_type: str = "epsilon"
+    pooled_text_dim: int | None = 384
+    prediction_type: str = "v_prediction"
+    zero_terminal_snr: bool = True
 
     @property
     def latent_size(self) -> int:
@@ -77,6 +85,8 @@ def build_unet(config: TextureModelConfig):
         cross_attention_dim=config.text_dim,
         attention_head_dim=config.attention_head_dim,
         norm_num_groups=config.norm_groups,
+        class_embed_type="projection" if config.pooled_text_dim else None,
+        projection_class_embeddings_input_dim=config.pooled_text_dim,
     )
 
 
@@ -90,13 +100,15 @@ def controlnet_from_unet(unet, texture_size: int, latent_size: int):
     return ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=channels)
 
 
-def build_scheduler(config: TextureModelConfig | None = None):
-    """The training noise schedule (DDPM, 1000 steps, scaled-linear betas as Stable Diffusion)."""
+def build_scheduler(config: TextureModelConfig):
+    """The training noise schedule: DDPM, 1000 steps, Stable Diffusion's scaled-linear betas, rescaled
+    to zero terminal SNR (with trailing timesteps, so that sampling starts from pure noise) when the
+    config asks (module doc)."""
     from diffusers import DDPMScheduler
 
-    prediction = config.prediction_type if config else "epsilon"
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
-                         beta_end=0.012, prediction_type=prediction)  # fmt: skip
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                         prediction_type=config.prediction_type, rescale_betas_zero_snr=config.zero_terminal_snr,
+                         timestep_spacing="trailing" if config.zero_terminal_snr else "leading")  # fmt: skip
 
 
 @dataclass

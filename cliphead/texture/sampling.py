@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from cliphead.texture.models import ControlNetUV
+from cliphead.texture.text import PromptConditioning
 
 
 @dataclass(frozen=True)
@@ -49,25 +50,25 @@ def hint_tensor(normal_maps: np.ndarray | torch.Tensor, size: int) -> torch.Tens
 
 
 def denoise(
-    model: ControlNetUV, hints: torch.Tensor, context: torch.Tensor, empty: torch.Tensor, settings: SamplingSettings,
-    noise: torch.Tensor,
+    model: ControlNetUV, hints: torch.Tensor, prompts: PromptConditioning, empty: PromptConditioning,
+    settings: SamplingSettings, noise: torch.Tensor,
 ) -> torch.Tensor:  # fmt: skip
-    """The latent textures of ``hints`` (n, 3, S, S) under the prompt ``context`` (n, T, D)."""
+    """The latent textures of ``hints`` (n, 3, S, S) under ``prompts`` (n of them; ``empty``: the empty prompt)."""
     from diffusers import UniPCMultistepScheduler
 
     scheduler = UniPCMultistepScheduler.from_config(model.scheduler.config)
     scheduler.set_timesteps(settings.steps)
     guided = settings.guidance_scale != 1.0
-    contexts = torch.cat([empty.expand_as(context), context]) if guided else context
+    text = (prompts.after_unconditional(empty) if guided else prompts).denoiser_inputs()
     control = torch.cat([hints, hints]) if guided else hints
     latents = noise * scheduler.init_noise_sigma
     with torch.no_grad():
         for t in scheduler.timesteps:
             batch = torch.cat([latents, latents]) if guided else latents
             batch = scheduler.scale_model_input(batch, t)
-            down, mid = model.controlnet(batch, t, encoder_hidden_states=contexts, controlnet_cond=control,
+            down, mid = model.controlnet(batch, t, **text, controlnet_cond=control,
                                          conditioning_scale=settings.control_strength, return_dict=False)  # fmt: skip
-            predicted = model.unet(batch, t, encoder_hidden_states=contexts, down_block_additional_residuals=down,
+            predicted = model.unet(batch, t, **text, down_block_additional_residuals=down,
                                    mid_block_additional_residual=mid).sample  # fmt: skip
             if guided:
                 unconditional, conditional = predicted.chunk(2)
@@ -103,6 +104,4 @@ def generate_textures(
         torch.randn((1, channels, latent_size, latent_size), generator=torch.Generator().manual_seed(settings.seed + k))
         for k in range(len(prompts))
     ])  # fmt: skip
-    context = model.text(prompts)
-    empty = model.text([""])
-    return decode(model, denoise(model, hints, context, empty, settings, noise))
+    return decode(model, denoise(model, hints, model.text(prompts), model.text([""]), settings, noise))

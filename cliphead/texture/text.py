@@ -1,14 +1,19 @@
-"""The prompt as ControlNet_uv's cross-attention context: token states of a text encoder (§2.3).
+"""The prompt as ControlNet_uv reads it: token states of a text encoder (§2.3), and a pooled embedding.
 
 Stable Diffusion cross-attends to the last hidden states of its CLIP text encoder; the embedded
 model cross-attends to the last-layer token states of the locked MiniLM, the text tower of the
 embedded ``lit-minilm`` encoder, so prompt and ψ are read by the same network. Both give a fixed
 number of tokens per prompt (the empty prompt is classifier-free guidance's unconditional context).
+
+The embedded UNet also adds the prompt's pooled sentence embedding (the ``lit-minilm`` text
+embedding) to its timestep embedding, as SDXL adds its pooled text embedding: a small model trained
+on a CPU learns the prompt's colours through this global path far sooner than through cross-attention.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -18,24 +23,51 @@ import torch
 MINILM_CONTEXT_TOKENS = 64
 
 
+@dataclass(frozen=True)
+class PromptConditioning:
+    """``states`` (n, tokens, dim) for cross-attention; ``pooled`` (n, dim) for a UNet with a class embedding, else None."""
+
+    states: torch.Tensor
+    pooled: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def denoiser_inputs(self) -> dict[str, torch.Tensor | None]:
+        """Keyword arguments of ``UNet2DConditionModel`` and ``ControlNetModel``."""
+        return {"encoder_hidden_states": self.states, "class_labels": self.pooled}
+
+    def after_unconditional(self, empty: PromptConditioning) -> PromptConditioning:
+        """``empty`` (one prompt) repeated n times, then these n: classifier-free guidance's batch."""
+
+        def doubled(unconditional: torch.Tensor | None, conditional: torch.Tensor | None) -> torch.Tensor | None:
+            return None if conditional is None else torch.cat([unconditional.expand_as(conditional), conditional])
+
+        return PromptConditioning(doubled(empty.states, self.states), doubled(empty.pooled, self.pooled))
+
+
 class TextContext(Protocol):
-    """``(n, tokens, dim)`` cross-attention context of prompts."""
+    """What the denoisers read of prompts."""
 
     dim: int
 
-    def __call__(self, prompts: Sequence[str]) -> torch.Tensor: ...
+    def __call__(self, prompts: Sequence[str]) -> PromptConditioning: ...
 
 
 class MiniLMTokenStates:
-    """The locked MiniLM's token states, zero past each prompt's end (``MINILM_CONTEXT_TOKENS`` long)."""
+    """The locked MiniLM's token states, zero past each prompt's end (``MINILM_CONTEXT_TOKENS`` long), and
+    their masked mean, unit length: the ``lit-minilm`` text embedding (a UNet without a class embedding ignores it)."""
 
     dim = 384
 
-    def __call__(self, prompts: Sequence[str]) -> torch.Tensor:
+    def __call__(self, prompts: Sequence[str]) -> PromptConditioning:
+        import torch.nn.functional as F
+
         from cliphead.clip.minilm import minilm_text_tower
 
-        states, _ = minilm_text_tower().token_states(prompts, MINILM_CONTEXT_TOKENS)
-        return states
+        states, mask = minilm_text_tower().token_states(prompts, MINILM_CONTEXT_TOKENS)
+        mean = states.sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+        return PromptConditioning(states, F.normalize(mean, dim=-1))
 
 
 class CLIPTokenStates:
@@ -48,8 +80,8 @@ class CLIPTokenStates:
         self.encoder = CLIPTextModel.from_pretrained(Path(base) / "text_encoder").eval()
         self.dim = int(self.encoder.config.hidden_size)
 
-    def __call__(self, prompts: Sequence[str]) -> torch.Tensor:
+    def __call__(self, prompts: Sequence[str]) -> PromptConditioning:
         tokens = self.tokenizer(list(prompts), padding="max_length", truncation=True,
                                 max_length=self.tokenizer.model_max_length, return_tensors="pt")  # fmt: skip
         with torch.no_grad():
-            return self.encoder(tokens.input_ids).last_hidden_state
+            return PromptConditioning(self.encoder(tokens.input_ids).last_hidden_state)

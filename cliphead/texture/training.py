@@ -3,10 +3,12 @@
 The embedded model is trained from scratch in three phases, the way its parts are made in Stable
 Diffusion + ControlNet:
 
-1. the **autoencoder** (``AutoencoderKL``) on the textures, L1 reconstruction plus a small KL term;
-   latents are then scaled to unit variance (Stable Diffusion's scaling factor);
-2. the **UNet** alone, text → whole-layout texture (the "base model"), ε-prediction, the prompt
-   dropped 10% of the time for classifier-free guidance;
+1. the **autoencoder** (``AutoencoderKL``) on the textures: L1 reconstruction, the same on 8× reduced
+   images (the regions' colours, which the attributes are), and a small KL term, the learning rate
+   decaying on a cosine; latents are then scaled to unit variance (Stable Diffusion's scaling factor);
+2. the **UNet** alone, text → whole-layout texture (the "base model"), v-prediction on a zero
+   terminal SNR schedule (:mod:`.models`), the prompt dropped 10% of the time for classifier-free
+   guidance;
 3. the **ControlNet**, initialised from that UNet (ControlNet paper §3.2), on (UV normal map, texture,
    caption) triples of whole layouts and face windows; the UNet keeps training with it
    (``train_unet``), since a small base trained from scratch still has much to learn.
@@ -27,6 +29,7 @@ import torch.nn.functional as F
 
 from cliphead.texture.data import QUICK_TEXTURE_DATA, TextureDataConfig, TextureTriples, as_model_images
 from cliphead.texture.models import ControlNetUV, TextureModelConfig
+from cliphead.texture.text import PromptConditioning
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,13 @@ class TextureTrainingConfig:
 
     data: TextureDataConfig = field(default_factory=TextureDataConfig)
     model: TextureModelConfig = field(default_factory=TextureModelConfig)
-    autoencoder_steps: int = 600
+    autoencoder_steps: int = 1500
     autoencoder_batch: int = 8
     autoencoder_lr: float = 1e-3
+    colour_weight: float = 1.0
     kl_weight: float = 1e-6
     unet_steps: int = 1000
-    controlnet_steps: int = 1500
+    controlnet_steps: int = 1600
     batch: int = 16
     lr: float = 3e-4
     prompt_dropout: float = 0.1
@@ -54,7 +58,7 @@ QUICK_TEXTURE_TRAINING = TextureTrainingConfig(
     data=QUICK_TEXTURE_DATA,
     model=TextureModelConfig(texture_size=64, autoencoder_channels=(16, 32, 32), unet_channels=(24, 48, 48),
                              norm_groups=8),
-    autoencoder_steps=30, unet_steps=20, controlnet_steps=20, batch=8, snapshots=2,
+    autoencoder_steps=30, unet_steps=40, controlnet_steps=40, batch=8, snapshots=2,
 )  # fmt: skip
 
 #: The fixed prompts the snapshots show over training (notebook 04).
@@ -95,6 +99,7 @@ def train_autoencoder(
     rng = np.random.default_rng([config.seed, 1])
     textures = np.concatenate([triples.textures_whole, triples.textures_face])
     optimiser = torch.optim.AdamW(model.vae.parameters(), lr=config.autoencoder_lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.autoencoder_steps)
     model.vae.train()
     start = time.perf_counter()
     with _progress(config.autoencoder_steps, "texture: autoencoder") as bar:
@@ -103,10 +108,13 @@ def train_autoencoder(
                               model.texture_size)  # fmt: skip
             posterior = model.vae.encode(images).latent_dist
             reconstruction = model.vae.decode(posterior.sample()).sample
-            loss = (reconstruction - images).abs().mean() + config.kl_weight * posterior.kl().mean()
+            colours = F.avg_pool2d(reconstruction - images, 8).abs().mean()
+            loss = (reconstruction - images).abs().mean() + config.colour_weight * colours
+            loss = loss + config.kl_weight * posterior.kl().mean()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            schedule.step()
             record.log("autoencoder", step, loss.item(), start)
             bar.update()
     model.vae.eval()
@@ -128,18 +136,18 @@ def encode_latents(
 
 
 def _denoising_loss(
-    model: ControlNetUV, latents: torch.Tensor, context: torch.Tensor, hints: torch.Tensor | None, rng: torch.Generator
+    model: ControlNetUV, latents: torch.Tensor, prompts: PromptConditioning, hints: torch.Tensor | None,
+    rng: torch.Generator,
 ) -> torch.Tensor:  # fmt: skip
     noise = torch.randn(latents.shape, generator=rng)
     steps = torch.randint(0, model.scheduler.config.num_train_timesteps, (len(latents),), generator=rng)
     noisy = model.scheduler.add_noise(latents, noise, steps)
+    text = prompts.denoiser_inputs()
     residuals = {}
     if hints is not None:
-        down, mid = model.controlnet(
-            noisy, steps, encoder_hidden_states=context, controlnet_cond=hints, return_dict=False
-        )
+        down, mid = model.controlnet(noisy, steps, **text, controlnet_cond=hints, return_dict=False)
         residuals = {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
-    predicted = model.unet(noisy, steps, encoder_hidden_states=context, **residuals).sample
+    predicted = model.unet(noisy, steps, **text, **residuals).sample
     target = (
         noise
         if model.scheduler.config.prediction_type == "epsilon"
@@ -187,13 +195,13 @@ def train_denoisers(
                 is_face = torch.from_numpy(rng.random(config.batch) < share)
                 latents = torch.where(is_face[:, None, None, None], face[chosen], whole[chosen])
                 texts = [str(triples.captions[t, rng.integers(triples.captions.shape[1])]) for t in chosen]
-                context = model.text(_prompts(texts, config.prompt_dropout, rng))
+                prompts = model.text(_prompts(texts, config.prompt_dropout, rng))
                 hints = None
                 if phase == "controlnet":
                     maps = np.where(is_face.numpy()[:, None, None, None], triples.normals_face[heads],
                                     triples.normals_whole[heads])  # fmt: skip
                     hints = _resized(as_model_images(maps), model.texture_size)
-                loss = _denoising_loss(model, latents, context, hints, noise_rng)
+                loss = _denoising_loss(model, latents, prompts, hints, noise_rng)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
