@@ -60,6 +60,13 @@ def minilm_directory() -> Path:
     return folder
 
 
+
+def mean_pooled(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(n, L, d)`` token states and their ``(n, L)`` mask of real tokens → the unit mean of the real
+    tokens: the sentence embedding (the ``lit-minilm`` text embedding)."""
+    weights = mask.unsqueeze(-1).float()
+    return normalised((tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9))
+
 class MiniLMTextTower:
     """Sentence embeddings (mean-pooled, L2-normalised, 384-d) of the locked MiniLM.
 
@@ -118,10 +125,8 @@ class MiniLMTextTower:
         with torch.no_grad():
             for start in range(0, len(texts), self.batch_size):
                 ids, mask = self._token_batch(encodings[start : start + self.batch_size])
-                tokens = self.encoder(ids, mask)
-                weights = mask.unsqueeze(-1).float()
-                chunks.append((tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9))
-        return normalised(torch.cat(chunks))
+                chunks.append(mean_pooled(self.encoder(ids, mask), mask))
+        return torch.cat(chunks)
 
 
 @lru_cache(maxsize=1)

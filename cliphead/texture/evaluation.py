@@ -205,17 +205,12 @@ def evaluate_textures(
 
 def autoencoder_round_trip(model: ControlNetUV) -> Callable[[np.ndarray], np.ndarray]:
     """A texture (S, S, 3) in [0, 1] → its reconstruction by the model's autoencoder (posterior mean), at size S."""
-    import torch
-
-    from cliphead.texture.data import as_model_images
     from cliphead.texture.landmarks import resize_image
     from cliphead.texture.sampling import decode
+    from cliphead.texture.training import encode_latents
 
     def round_trip(texture: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            latents = model.vae.encode(as_model_images(resize_image(texture, model.texture_size)[None])).latent_dist
-            reconstruction = decode(model, latents.mean * model.latent_scale)[0]
-        return resize_image(reconstruction, texture.shape[0])
+        return resize_image(decode(model, encode_latents(model, texture[None]))[0], texture.shape[0])
 
     return round_trip
 

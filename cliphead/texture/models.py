@@ -2,8 +2,9 @@
 
 As in Stable Diffusion + ControlNet (Zhang et al. 2023), the texture is denoised in the latent space
 of an autoencoder (``AutoencoderKL``, 4× downsampling); a ``UNet2DConditionModel`` cross-attends to
-the prompt's token states and adds its pooled embedding to the timestep embedding (:mod:`.text`); a ``ControlNetModel`` initialised from that UNet's encoder (its zero
-convolutions start at zero) reads the UV normal map and adds its residuals to the UNet's skips.
+the prompt's token states and adds its pooled embedding to the timestep embedding (:mod:`.text`); a
+``ControlNetModel`` initialised from that UNet's encoder (its zero convolutions start at zero) reads
+the UV normal map and adds its residuals to the UNet's skips.
 
 The embedded default is small enough to train on a CPU (:class:`TextureModelConfig`); the real
 path loads a user's Stable Diffusion base and ControlNet folders with ``from_pretrained`` into the

@@ -30,9 +30,6 @@ class PromptConditioning:
     states: torch.Tensor
     pooled: torch.Tensor | None = None
 
-    def __len__(self) -> int:
-        return len(self.states)
-
     def denoiser_inputs(self) -> dict[str, torch.Tensor | None]:
         """Keyword arguments of ``UNet2DConditionModel`` and ``ControlNetModel``."""
         return {"encoder_hidden_states": self.states, "class_labels": self.pooled}
@@ -61,13 +58,10 @@ class MiniLMTokenStates:
     dim = 384
 
     def __call__(self, prompts: Sequence[str]) -> PromptConditioning:
-        import torch.nn.functional as F
-
-        from cliphead.clip.minilm import minilm_text_tower
+        from cliphead.clip.minilm import mean_pooled, minilm_text_tower
 
         states, mask = minilm_text_tower().token_states(prompts, MINILM_CONTEXT_TOKENS)
-        mean = states.sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
-        return PromptConditioning(states, F.normalize(mean, dim=-1))
+        return PromptConditioning(states, mean_pooled(states, mask))
 
 
 class CLIPTokenStates:
