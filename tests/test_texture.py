@@ -70,6 +70,30 @@ def test_triples_batches_are_deterministic(quick_triples):
     assert a[1].min() >= -1 and a[1].max() <= 1
 
 
+@pytest.mark.parametrize("anchor_pool", [4, 2])
+def test_colour_anchor_carries_the_texture_averaged_over_its_blocks(anchor_pool):
+    from cliphead.texture.autoencoder import ColourAnchoredAutoencoder
+
+    torch.manual_seed(0)
+    autoencoder = ColourAnchoredAutoencoder(detail_channels=4, block_channels=(8, 16, 16), anchor_pool=anchor_pool)
+    images = torch.rand(6, 3, 32, 32) * 2 - 1
+    autoencoder.eval().fit_standardisation(images)
+    with torch.no_grad():
+        latents = autoencoder.encode(images).latent_dist.mean
+    assert latents.shape == (6, 3 * (4 // anchor_pool) ** 2 + 4, 8, 8)
+    # Standardised over the images it was fitted on: every channel has mean 0 and spread 1.
+    np.testing.assert_allclose(latents.mean(dim=(0, 2, 3)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(latents.std(dim=(0, 2, 3)), 1.0, atol=1e-4)
+    # With the decoder's output layer silenced, decoding gives back the block averages, upsampled.
+    torch.nn.init.zeros_(autoencoder.decoder.conv_out.weight)
+    torch.nn.init.zeros_(autoencoder.decoder.conv_out.bias)
+    with torch.no_grad():
+        decoded = autoencoder.decode(latents).sample
+    averages = torch.nn.functional.avg_pool2d(images, anchor_pool)
+    expected = torch.nn.functional.interpolate(averages, scale_factor=anchor_pool, mode="bilinear", align_corners=False)
+    np.testing.assert_allclose(decoded, expected, atol=1e-5)
+
+
 def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
     from cliphead.texture.checkpoints import load_embedded
     from cliphead.texture.install import train_texture

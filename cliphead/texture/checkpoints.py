@@ -25,7 +25,7 @@ from cliphead.files import atomic_path
 from cliphead.texture.models import ControlNetUV, TextureModelConfig
 from cliphead.weights.manifest import WEIGHTS_DIR, check_size
 
-FORMAT = "cliphead-controlnet-uv-2"
+FORMAT = "cliphead-controlnet-uv-3"
 PARTS = ("vae", "unet", "controlnet")
 
 

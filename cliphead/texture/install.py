@@ -17,7 +17,7 @@ from cliphead.weights.manifest import WEIGHTS_DIR, install_weights
 #: The shipped model's samples over training (notebook 04), beside its weights and loss histories.
 SHIPPED_SNAPSHOTS = "texture_snapshots.npz"
 DESCRIPTIONS = {
-    "vae": "ControlNet_uv autoencoder (diffusers AutoencoderKL, 4x downsampling, trained on painted UV textures), fp16",
+    "vae": "ControlNet_uv autoencoder (colour anchor of 4x4 averages + diffusers VAE encoder/decoder detail code, 4x downsampling, trained on painted UV textures), fp16",
     "unet": "ControlNet_uv base (diffusers UNet2DConditionModel, cross-attention on MiniLM token states, pooled embedding as class embedding, v-prediction), fp16",
     "controlnet": "ControlNet_uv (diffusers ControlNetModel from the UNet, UV normal map hint), fp16",
 }

@@ -1,7 +1,8 @@
 """ControlNet_uv's networks (CLIP-Head §2.3), built from diffusers classes.
 
 As in Stable Diffusion + ControlNet (Zhang et al. 2023), the texture is denoised in the latent space
-of an autoencoder (``AutoencoderKL``, 4× downsampling); a ``UNet2DConditionModel`` cross-attends to
+of an autoencoder (4× downsampling; the embedded one's latent holds the texture's colours, averaged
+over each latent cell, beside a learnt detail code: :mod:`.autoencoder`); a ``UNet2DConditionModel`` cross-attends to
 the prompt's token states and adds its pooled embedding to the timestep embedding (:mod:`.text`); a
 ``ControlNetModel`` initialised from that UNet's encoder (its zero convolutions start at zero) reads
 the UV normal map and adds its residuals to the UNet's skips.
@@ -25,15 +26,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cliphead.texture.autoencoder import ColourAnchoredAutoencoder, anchor_channels
 from cliphead.texture.text import TextContext
 
 
 @dataclass(frozen=True)
 class TextureModelConfig:
-    """Sizes of the embedded ControlNet_uv; ``texture_size`` / 4 is the latent's side."""
+    """Sizes of the embedded ControlNet_uv; ``texture_size`` / 4 is the latent's side, whose channels are
+    the colour anchor (block averages over ``anchor_pool`` texels) and a learnt detail code (:mod:`.autoencoder`)."""
 
     texture_size: int = 128
-    latent_channels: int = 4
+    detail_channels: int = 4
+    anchor_pool: int = 4
     autoencoder_channels: tuple[int, ...] = (16, 32, 64)
     unet_channels: tuple[int, ...] = (48, 96, 144)
     attention_head_dim: int = 8
@@ -44,8 +48,16 @@ class TextureModelConfig:
     zero_terminal_snr: bool = True
 
     @property
+    def downsampling(self) -> int:
+        return 2 ** (len(self.autoencoder_channels) - 1)
+
+    @property
     def latent_size(self) -> int:
-        return self.texture_size // 2 ** (len(self.autoencoder_channels) - 1)
+        return self.texture_size // self.downsampling
+
+    @property
+    def latent_channels(self) -> int:
+        return anchor_channels(self.downsampling, self.anchor_pool) + self.detail_channels
 
     def to_dict(self) -> dict:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
@@ -55,21 +67,8 @@ class TextureModelConfig:
         return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in record.items()})
 
 
-def build_autoencoder(config: TextureModelConfig):
-    from diffusers import AutoencoderKL
-
-    blocks = len(config.autoencoder_channels)
-    return AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * blocks,
-        up_block_types=("UpDecoderBlock2D",) * blocks,
-        block_out_channels=config.autoencoder_channels,
-        layers_per_block=1,
-        latent_channels=config.latent_channels,
-        norm_num_groups=8,
-        sample_size=config.texture_size,
-    )
+def build_autoencoder(config: TextureModelConfig) -> ColourAnchoredAutoencoder:
+    return ColourAnchoredAutoencoder(config.detail_channels, config.autoencoder_channels, config.anchor_pool)
 
 
 def build_unet(config: TextureModelConfig):
@@ -122,7 +121,7 @@ class ControlNetUV:
     scheduler: object
     text: TextContext
     name: str
-    latent_scale: float  # latents are multiplied by this (the vae's scaling factor) before diffusion
+    latent_scale: float  # latents are multiplied by this: a Stable Diffusion vae's scaling factor, 1 for the embedded
     texture_size: int
 
     def modules(self) -> dict[str, nn.Module]:

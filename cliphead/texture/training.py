@@ -3,9 +3,11 @@
 The embedded model is trained from scratch in three phases, the way its parts are made in Stable
 Diffusion + ControlNet:
 
-1. the **autoencoder** (``AutoencoderKL``) on the textures: L1 reconstruction, the same on 8× reduced
-   images (the regions' colours, which the attributes are), and a small KL term, the learning rate
-   decaying on a cosine; latents are then scaled to unit variance (Stable Diffusion's scaling factor);
+1. the **autoencoder** (:mod:`.autoencoder`: its latent carries the colours, the decoder the detail)
+   on the textures: L1 reconstruction, weighted ``face_weight`` times on the face (6% of the whole
+   layout at 128 px, and most of the attributes: lips, chin, brows), the same on 8× reduced images (the
+   regions' colours), and a small KL term, the learning rate decaying on a cosine; each latent channel
+   is then standardised over the training textures;
 2. the **UNet** alone, text → whole-layout texture (the "base model"), v-prediction on a zero
    terminal SNR schedule (:mod:`.models`), the prompt dropped 10% of the time for classifier-free
    guidance;
@@ -42,6 +44,7 @@ class TextureTrainingConfig:
     autoencoder_batch: int = 8
     autoencoder_lr: float = 1e-3
     colour_weight: float = 1.0
+    face_weight: float = 8.0
     kl_weight: float = 1e-6
     unet_steps: int = 1000
     controlnet_steps: int = 1600
@@ -92,34 +95,49 @@ def _progress(total: int, description: str):
     return tqdm(total=total, desc=description, unit="step")
 
 
+def face_weights(size: int, weight: float) -> torch.Tensor:
+    """Per-texel weights of the autoencoder's loss, ``(2, 1, size, size)``: the whole layout's (``weight``
+    on the painter's face region, 1 elsewhere) and its face window's."""
+    from cliphead.appearance.regions import region_masks
+    from cliphead.texture.crop import crop_face
+
+    whole = 1.0 + (weight - 1.0) * torch.from_numpy(region_masks(size)["face"].astype(np.float32))[None, None]
+    return torch.cat([whole, crop_face(whole, size)])
+
+
 def train_autoencoder(
     model: ControlNetUV, triples: TextureTriples, config: TextureTrainingConfig, record: TrainingRecord
 ) -> float:
-    """Phase 1; returns the latent scale (1 / std of the training latents)."""
+    """Phase 1; returns the latent scale, 1 (the autoencoder standardises its latent channels itself)."""
     rng = np.random.default_rng([config.seed, 1])
     textures = np.concatenate([triples.textures_whole, triples.textures_face])
+    is_face = np.arange(len(textures)) >= len(triples.textures_whole)
+    weights = face_weights(model.texture_size, config.face_weight)
     optimiser = torch.optim.AdamW(model.vae.parameters(), lr=config.autoencoder_lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.autoencoder_steps)
     model.vae.train()
     start = time.perf_counter()
     with _progress(config.autoencoder_steps, "texture: autoencoder") as bar:
         for step in range(config.autoencoder_steps):
-            images = _resized(as_model_images(textures[rng.integers(len(textures), size=config.autoencoder_batch)]),
-                              model.texture_size)  # fmt: skip
+            chosen = rng.integers(len(textures), size=config.autoencoder_batch)
+            images = _resized(as_model_images(textures[chosen]), model.texture_size)
             posterior = model.vae.encode(images).latent_dist
             reconstruction = model.vae.decode(posterior.sample()).sample
-            colours = F.avg_pool2d(reconstruction - images, 8).abs().mean()
-            loss = (reconstruction - images).abs().mean() + config.colour_weight * colours
+            error = reconstruction - images
+            loss = (weights[is_face[chosen].astype(int)] * error.abs()).mean()
+            loss = loss + config.colour_weight * F.avg_pool2d(error, 8).abs().mean()
             loss = loss + config.kl_weight * posterior.kl().mean()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
             record.log("autoencoder", step, loss.item(), start)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
             bar.update()
     model.vae.eval()
-    latents = encode_latents(model, textures[rng.integers(len(textures), size=min(512, len(textures)))], scale=1.0)
-    return float(1.0 / latents.std())
+    sample = textures[rng.integers(len(textures), size=min(512, len(textures)))]
+    model.vae.fit_standardisation(_resized(as_model_images(sample), model.texture_size))
+    return 1.0
 
 
 def encode_latents(
