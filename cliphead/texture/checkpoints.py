@@ -1,7 +1,7 @@
 """Saving and loading ControlNet_uv: the embedded weights (safetensors) and the named backends.
 
 The embedded model is three fp16 safetensors files — autoencoder, UNet, ControlNet — each under the
-16 MB a shipped file may have, each carrying the model config and the latent scale in its metadata.
+16 MB a shipped file may have, each carrying the model config in its metadata.
 A backend spec names what :func:`load_texture_model` builds:
 
 - ``embedded``: the shipped files in ``cliphead/weights`` (or a folder given as ``embedded:DIR``);
@@ -36,8 +36,7 @@ def part_path(folder: Path, part: str) -> Path:
 def save_texture_model(model: ControlNetUV, config: TextureModelConfig, folder: Path) -> list[Path]:
     """Write the embedded model's three parts into ``folder`` (fp16); refuses a file over 16 MB."""
     folder.mkdir(parents=True, exist_ok=True)
-    description = json.dumps({"format": FORMAT, "config": config.to_dict(), "latent_scale": model.latent_scale},
-                             sort_keys=True)  # fmt: skip
+    description = json.dumps({"format": FORMAT, "config": config.to_dict()}, sort_keys=True)
     paths = []
     for part, module in model.modules().items():
         tensors = {name: t.detach().to(torch.float16).contiguous() for name, t in module.state_dict().items()}
@@ -84,7 +83,7 @@ def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
     return ControlNetUV(
         vae=modules["vae"], unet=modules["unet"], controlnet=modules["controlnet"],
         scheduler=build_scheduler(config), text=MiniLMTokenStates(), name="embedded",
-        latent_scale=float(description["latent_scale"]), texture_size=config.texture_size,
+        latent_scale=1.0, texture_size=config.texture_size,
     ).eval()  # fmt: skip
 
 

@@ -107,8 +107,8 @@ def face_weights(size: int, weight: float) -> torch.Tensor:
 
 def train_autoencoder(
     model: ControlNetUV, triples: TextureTriples, config: TextureTrainingConfig, record: TrainingRecord
-) -> float:
-    """Phase 1; returns the latent scale, 1 (the autoencoder standardises its latent channels itself)."""
+) -> None:
+    """Phase 1. The autoencoder standardises its latent channels itself, so the latent scale stays 1."""
     rng = np.random.default_rng([config.seed, 1])
     textures = np.concatenate([triples.textures_whole, triples.textures_face])
     is_face = np.arange(len(textures)) >= len(triples.textures_whole)
@@ -137,19 +137,15 @@ def train_autoencoder(
     model.vae.eval()
     sample = textures[rng.integers(len(textures), size=min(512, len(textures)))]
     model.vae.fit_standardisation(_resized(as_model_images(sample), model.texture_size))
-    return 1.0
 
 
-def encode_latents(
-    model: ControlNetUV, textures: np.ndarray, scale: float | None = None, batch: int = 64
-) -> torch.Tensor:
-    """Posterior means of uint8 textures, times the latent scale (the model's unless given)."""
-    scale = model.latent_scale if scale is None else scale
+def encode_latents(model: ControlNetUV, textures: np.ndarray, batch: int = 64) -> torch.Tensor:
+    """Posterior means of uint8 textures, times the model's latent scale."""
     chunks = []
     with torch.no_grad():
         for start in range(0, len(textures), batch):
             images = _resized(as_model_images(textures[start : start + batch]), model.texture_size)
-            chunks.append(model.vae.encode(images).latent_dist.mean * scale)
+            chunks.append(model.vae.encode(images).latent_dist.mean * model.latent_scale)
     return torch.cat(chunks)
 
 
@@ -245,7 +241,7 @@ def train_texture_model(
     record = TrainingRecord()
     if base is None:
         model = embedded_controlnet(config.model, config.seed)
-        model.latent_scale = train_autoencoder(model, triples, config, record)
+        train_autoencoder(model, triples, config, record)
         train_denoisers(model, triples, config, record)
     else:
         model = load_stable_diffusion(base)
