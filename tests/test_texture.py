@@ -148,6 +148,20 @@ def test_a_prompt_never_seen_still_gives_a_valid_texture(shipped_model, layout_n
             assert 0.02 < mean < 0.99, (name, mean)
 
 
+def test_shipped_model_draws_skin_tone_from_the_prompt_through_cross_attention(shipped_model):
+    from cliphead.texture.data import TextureDataConfig, load_texture_triples
+    from cliphead.texture.evaluation import prompt_knowledge
+
+    knowledge = prompt_knowledge(shipped_model, load_texture_triples(TextureDataConfig()), n=48)
+    r2 = knowledge.set_index(["region", "prompt read as"])["r2_L"]
+    # From pure noise the prompt sets most of the skin's lightness (0.81 of its variance over 96 textures when
+    # measured), all of it through the token states; the pooled embedding alone sets none, and the hair far less.
+    assert r2["lower_neck", "whole prompt"] > 0.6
+    assert abs(r2["lower_neck", "token states only"] - r2["lower_neck", "whole prompt"]) < 0.05
+    assert r2["lower_neck", "pooled embedding only"] < 0.1
+    assert r2["hair", "whole prompt"] < r2["lower_neck", "whole prompt"] - 0.3
+
+
 def test_stable_diffusion_path_fine_tunes_and_samples(tmp_path, quick_triples):
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from tiny_diffusers import save_tiny_controlnet_pipeline

@@ -245,6 +245,69 @@ def diversity(model: ControlNetUV, config: TextureEvalConfig) -> dict[str, float
             "within_over_between": float(np.mean(within) / np.mean(between))}  # fmt: skip
 
 
+#: Regions whose colour :func:`prompt_knowledge` reads: the hair, and the skin of the lower neck.
+KNOWLEDGE_REGIONS = ("hair", "lower_neck")
+
+
+def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -> pd.DataFrame:
+    """What the denoisers draw from the prompt alone, region by region (the text path of §2.3, diagnosed).
+
+    On a zero terminal SNR schedule the last timestep's input is pure noise, so the texture the model
+    predicts there (x0 = -v) is all it knows from the prompt (and the normal map). For ``n`` training
+    textures that show hair and natural skin, with their first captions and random training heads, the
+    R² of each :data:`KNOWLEDGE_REGIONS` region's mean CIELAB colour in that prediction (ControlNet at
+    the default control strength) against the painted texture's tells how much of the region's colour
+    the prompt sets. The prompt is read whole, through its token states alone (the empty prompt's
+    pooled embedding) and through its pooled embedding alone (the empty prompt's token states).
+    ``triples``: :class:`~cliphead.texture.data.TextureTriples`.
+    """
+    import torch
+    from skimage.color import rgb2lab
+
+    from cliphead.texture.data import as_model_images
+    from cliphead.texture.measure import measurable, measuring_regions
+    from cliphead.texture.sampling import DEFAULT_SAMPLING, decode, hint_tensor
+    from cliphead.texture.text import PromptConditioning
+    from cliphead.texture.training import encode_latents
+
+    terminal = model.scheduler.config.num_train_timesteps - 1
+    if model.scheduler.config.prediction_type != "v_prediction" or float(model.scheduler.alphas_cumprod[terminal]) > 0:
+        raise ValueError(
+            "prompt_knowledge reads x0 = -v at the last timestep: it needs v-prediction and zero terminal SNR"
+        )
+    rng = np.random.default_rng(seed)
+    shown = [i for i, r in enumerate(triples.records) if measurable(r, "hair_colour") and measurable(r, "skin")]
+    chosen = rng.choice(shown, size=min(n, len(shown)), replace=False)
+    hints = hint_tensor(as_model_images(triples.normals_whole[rng.integers(len(triples.normals_whole), size=len(chosen))]),
+                        model.texture_size)  # fmt: skip
+    prompt = model.text([str(triples.captions[i, 0]) for i in chosen])
+    empty = model.text([""] * len(chosen))
+    readings = {"whole prompt": prompt, "token states only": PromptConditioning(prompt.states, empty.pooled),
+                "pooled embedding only": PromptConditioning(empty.states, prompt.pooled)}  # fmt: skip
+    latent_shape = encode_latents(model, triples.textures_whole[chosen[:1]]).shape[1:]
+    noise = torch.randn((len(chosen), *latent_shape), generator=torch.Generator().manual_seed(seed))
+    steps = torch.full((len(chosen),), terminal)
+    painted = [rgb2lab(measurable_texture(triples.textures_whole[i] / 255.0)) for i in chosen]
+    rows = []
+    for reading, conditioning in readings.items():
+        text = conditioning.denoiser_inputs()
+        with torch.no_grad():
+            down, mid = model.controlnet(noise, steps, **text, controlnet_cond=hints,
+                                         conditioning_scale=DEFAULT_SAMPLING.control_strength, return_dict=False)  # fmt: skip
+            velocity = model.unet(noise, steps, **text, down_block_additional_residuals=down,
+                                  mid_block_additional_residual=mid).sample  # fmt: skip
+        predicted = [rgb2lab(measurable_texture(texture)) for texture in decode(model, -velocity)]
+        for region in KNOWLEDGE_REGIONS:
+            mask = measuring_regions()[region]
+            truth = np.stack([lab[mask].mean(axis=0) for lab in painted])
+            guess = np.stack([lab[mask].mean(axis=0) for lab in predicted])
+            r2 = 1.0 - ((guess - truth) ** 2).sum(axis=0) / ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
+            rows.append({"region": region, "prompt read as": reading, "r2_L": r2[0], "r2_a": r2[1], "r2_b": r2[2],
+                         "predicted_spread_L": float(guess[:, 0].std()), "painted_spread_L": float(truth[:, 0].std()),
+                         "n": len(chosen)})  # fmt: skip
+    return pd.DataFrame(rows).round(3)
+
+
 def chance_agreement(group: pd.DataFrame) -> float:
     """Accuracy expected if requests were shuffled: how often the measured value matches a random request.
 

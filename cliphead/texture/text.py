@@ -6,8 +6,9 @@ embedded ``lit-minilm`` encoder, so prompt and ψ are read by the same network. 
 number of tokens per prompt (the empty prompt is classifier-free guidance's unconditional context).
 
 The embedded UNet also adds the prompt's pooled sentence embedding (the ``lit-minilm`` text
-embedding) to its timestep embedding, as SDXL adds its pooled text embedding: a small model trained
-on a CPU learns the prompt's colours through this global path far sooner than through cross-attention.
+embedding) to its timestep embedding, as SDXL adds its pooled text embedding. The shipped model does
+not use it: what it draws from the prompt alone comes through cross-attention, and replacing the
+pooled embedding by the empty prompt's changes nothing (:func:`~cliphead.texture.evaluation.prompt_knowledge`).
 """
 
 from __future__ import annotations
