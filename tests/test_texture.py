@@ -148,15 +148,15 @@ def test_a_prompt_never_seen_still_gives_a_valid_texture(shipped_model, layout_n
             assert 0.02 < mean < 0.99, (name, mean)
 
 
-def test_shipped_model_draws_skin_tone_from_the_prompt_through_cross_attention(shipped_model):
-    from cliphead.texture.data import TextureDataConfig, load_texture_triples
+def test_shipped_model_draws_skin_tone_from_the_prompt_through_cross_attention(shipped_model, quick_triples):
     from cliphead.texture.evaluation import prompt_knowledge
 
-    knowledge = prompt_knowledge(shipped_model, load_texture_triples(TextureDataConfig()), n=48)
+    knowledge = prompt_knowledge(shipped_model, quick_triples, n=48)
     r2 = knowledge.set_index(["region", "prompt read as"])["r2_L"]
-    # From pure noise the prompt sets most of the skin's lightness (0.81 of its variance over 96 textures when
-    # measured), all of it through the token states; the pooled embedding alone sets none, and the hair far less.
-    assert r2["lower_neck", "whole prompt"] > 0.6
+    # From pure noise the prompt sets most of the skin's lightness (0.63 of its variance over these 48 textures when
+    # measured; 0.81 over 96 full-size ones), all of it through the token states; the pooled embedding alone sets
+    # none, and the hair far less (0.02).
+    assert r2["lower_neck", "whole prompt"] > 0.45
     assert abs(r2["lower_neck", "token states only"] - r2["lower_neck", "whole prompt"]) < 0.05
     assert r2["lower_neck", "pooled embedding only"] < 0.1
     assert r2["hair", "whole prompt"] < r2["lower_neck", "whole prompt"] - 0.3
