@@ -264,11 +264,9 @@ def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -
     import torch
     from skimage.color import rgb2lab
 
-    from cliphead.texture.data import as_model_images
     from cliphead.texture.measure import measurable, measuring_regions
     from cliphead.texture.sampling import DEFAULT_SAMPLING, decode, hint_tensor
     from cliphead.texture.text import PromptConditioning
-    from cliphead.texture.training import encode_latents
 
     terminal = model.scheduler.config.num_train_timesteps - 1
     if model.scheduler.config.prediction_type != "v_prediction" or float(model.scheduler.alphas_cumprod[terminal]) > 0:
@@ -278,14 +276,15 @@ def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -
     rng = np.random.default_rng(seed)
     shown = [i for i, r in enumerate(triples.records) if measurable(r, "hair_colour") and measurable(r, "skin")]
     chosen = rng.choice(shown, size=min(n, len(shown)), replace=False)
-    hints = hint_tensor(as_model_images(triples.normals_whole[rng.integers(len(triples.normals_whole), size=len(chosen))]),
-                        model.texture_size)  # fmt: skip
+    hints = hint_tensor(
+        triples.normals_whole[rng.integers(len(triples.normals_whole), size=len(chosen))], model.texture_size
+    )
     prompt = model.text([str(triples.captions[i, 0]) for i in chosen])
     empty = model.text([""] * len(chosen))
     readings = {"whole prompt": prompt, "token states only": PromptConditioning(prompt.states, empty.pooled),
                 "pooled embedding only": PromptConditioning(empty.states, prompt.pooled)}  # fmt: skip
-    latent_shape = encode_latents(model, triples.textures_whole[chosen[:1]]).shape[1:]
-    noise = torch.randn((len(chosen), *latent_shape), generator=torch.Generator().manual_seed(seed))
+    channels, side = model.unet.config.in_channels, model.unet.config.sample_size
+    noise = torch.randn((len(chosen), channels, side, side), generator=torch.Generator().manual_seed(seed))
     steps = torch.full((len(chosen),), terminal)
     painted = [rgb2lab(measurable_texture(triples.textures_whole[i] / 255.0)) for i in chosen]
     rows = []
