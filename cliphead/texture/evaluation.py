@@ -287,19 +287,17 @@ def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -
     noise = torch.randn((len(chosen), channels, side, side), generator=torch.Generator().manual_seed(seed))
     steps = torch.full((len(chosen),), terminal)
     painted = [rgb2lab(measurable_texture(triples.textures_whole[i] / 255.0)) for i in chosen]
+    truths = {region: np.stack([lab[measuring_regions()[region]].mean(axis=0) for lab in painted])
+              for region in KNOWLEDGE_REGIONS}  # fmt: skip
     rows = []
     for reading, conditioning in readings.items():
-        text = conditioning.denoiser_inputs()
         with torch.no_grad():
-            down, mid = model.controlnet(noise, steps, **text, controlnet_cond=hints,
-                                         conditioning_scale=DEFAULT_SAMPLING.control_strength, return_dict=False)  # fmt: skip
-            velocity = model.unet(noise, steps, **text, down_block_additional_residuals=down,
-                                  mid_block_additional_residual=mid).sample  # fmt: skip
+            velocity = model.predict(
+                noise, steps, conditioning.denoiser_inputs(), hints, DEFAULT_SAMPLING.control_strength
+            )
         predicted = [rgb2lab(measurable_texture(texture)) for texture in decode(model, -velocity)]
-        for region in KNOWLEDGE_REGIONS:
-            mask = measuring_regions()[region]
-            truth = np.stack([lab[mask].mean(axis=0) for lab in painted])
-            guess = np.stack([lab[mask].mean(axis=0) for lab in predicted])
+        for region, truth in truths.items():
+            guess = np.stack([lab[measuring_regions()[region]].mean(axis=0) for lab in predicted])
             r2 = 1.0 - ((guess - truth) ** 2).sum(axis=0) / ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
             rows.append({"region": region, "prompt read as": reading, "r2_L": r2[0], "r2_a": r2[1], "r2_b": r2[2],
                          "predicted_spread_L": float(guess[:, 0].std()), "painted_spread_L": float(truth[:, 0].std()),

@@ -127,6 +127,20 @@ class ControlNetUV:
     def modules(self) -> dict[str, nn.Module]:
         return {"vae": self.vae, "unet": self.unet, "controlnet": self.controlnet}
 
+    def predict(
+        self, noisy: torch.Tensor, timesteps, text: dict, hints: torch.Tensor | None = None,
+        control_strength: float = 1.0,
+    ) -> torch.Tensor:  # fmt: skip
+        """The UNet's prediction (ε or v) for ``noisy`` latents at ``timesteps``, ``text`` being
+        :meth:`~cliphead.texture.text.PromptConditioning.denoiser_inputs`: with the ControlNet's residuals
+        for ``hints``, scaled by ``control_strength``, or the UNet alone without hints."""
+        residuals = {}
+        if hints is not None:
+            down, mid = self.controlnet(noisy, timesteps, **text, controlnet_cond=hints,
+                                        conditioning_scale=control_strength, return_dict=False)  # fmt: skip
+            residuals = {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
+        return self.unet(noisy, timesteps, **text, **residuals).sample
+
     def eval(self) -> ControlNetUV:
         for module in self.modules().values():
             module.eval().requires_grad_(False)

@@ -66,10 +66,7 @@ def denoise(
         for t in scheduler.timesteps:
             batch = torch.cat([latents, latents]) if guided else latents
             batch = scheduler.scale_model_input(batch, t)
-            down, mid = model.controlnet(batch, t, **text, controlnet_cond=control,
-                                         conditioning_scale=settings.control_strength, return_dict=False)  # fmt: skip
-            predicted = model.unet(batch, t, **text, down_block_additional_residuals=down,
-                                   mid_block_additional_residual=mid).sample  # fmt: skip
+            predicted = model.predict(batch, t, text, control, settings.control_strength)
             if guided:
                 unconditional, conditional = predicted.chunk(2)
                 predicted = unconditional + settings.guidance_scale * (conditional - unconditional)

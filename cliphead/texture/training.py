@@ -156,12 +156,7 @@ def _denoising_loss(
     noise = torch.randn(latents.shape, generator=rng)
     steps = torch.randint(0, model.scheduler.config.num_train_timesteps, (len(latents),), generator=rng)
     noisy = model.scheduler.add_noise(latents, noise, steps)
-    text = prompts.denoiser_inputs()
-    residuals = {}
-    if hints is not None:
-        down, mid = model.controlnet(noisy, steps, **text, controlnet_cond=hints, return_dict=False)
-        residuals = {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
-    predicted = model.unet(noisy, steps, **text, **residuals).sample
+    predicted = model.predict(noisy, steps, prompts.denoiser_inputs(), hints)
     target = (
         noise
         if model.scheduler.config.prediction_type == "epsilon"
