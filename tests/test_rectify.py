@@ -14,7 +14,7 @@ from scipy.ndimage import map_coordinates
 from cliphead.appearance.attributes import sample_attributes
 from cliphead.appearance.painter import paint_texture
 from cliphead.texture.crop import crop_face, face_box
-from cliphead.texture.landmarks import detect_landmarks, landmark_error
+from cliphead.texture.landmarks import detect_landmarks, landmark_error, resize_image
 from cliphead.texture.rectify import rectification_figure, rectify
 
 #: Where the face features of a misaligned texture go, in texture widths (3% of the width in all).
@@ -69,6 +69,16 @@ def test_a_moved_face_is_brought_back(normal_maps, tmp_path):
         assert result.texture.shape == (512, 512, 3) and np.isfinite(result.texture).all()
         assert result.error_after < result.error_before and result.error_after < 0.02, result
     assert rectification_figure(full, partial, result, tmp_path / "rectification.png").stat().st_size > 0
+
+
+def test_a_partial_texture_placed_worse_is_not_pasted(normal_maps):
+    full = _painted(1, 128)
+    partial = _face_crop(_move_face(_painted(1, 512), FACE_SHIFT), 128)
+    result = rectify(full, partial, normal_maps[128], _face_crop(normal_maps[512], 128))
+    assert not result.rectified and "no closer" in result.reason, result.reason
+    assert result.error_partial > result.error_before + 0.01, (result.error_partial, result.error_before)
+    assert result.error_after is None and result.rectified_landmarks is None
+    assert np.array_equal(result.texture, resize_image(full, 512))
 
 
 def test_a_blank_texture_is_left_as_it_is(normal_maps):

@@ -15,8 +15,9 @@ uses (:func:`evaluation_prompts`):
   another prompt on the same head (a floor);
 - **diversity**: mean RMS difference between textures of one prompt under different seeds, against
   that between textures of different prompts;
-- **rectification** (supplementary §3): mediapipe's detection rate on full and partial textures, and
-  the landmark error (fraction of the texture width) before and after, where it runs.
+- **rectification** (supplementary §3): mediapipe's detection rate on full and partial textures, the
+  landmark error (fraction of the texture width) of both where both are found, before and after
+  where the rectification runs, and of the texture that comes out.
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def evaluate_textures(
             "partial_detected": rectification.partial_landmarks is not None,
             "rectified": rectification.rectified,
             "error_before": rectification.error_before,
+            "error_partial": rectification.error_partial,
             "error_after": rectification.error_after,
             "skipped_because": rectification.reason,
         })  # fmt: skip
@@ -347,18 +349,26 @@ def summarise(
         rows.append({"measure": f"diversity: {key.replace('_', ' ')}", "value": value, "n": None, "bar": None,
                      "note": "RMS colour difference of full textures, [0, 1] units"})  # fmt: skip
     rectified = frame[frame["rectified"]]
+    both_found = frame[frame["full_detected"] & frame["partial_detected"]]
+    final_error = frame["error_after"].where(frame["rectified"], frame["error_before"])
     landmarks = [
         ("detection rate: full texture", frame["full_detected"].mean(), len(frame), None),
         ("detection rate: partial texture", frame["partial_detected"].mean(), len(frame), None),
+        ("partial texture placed the features better (share, where both found)",
+         (both_found["error_partial"] < both_found["error_before"]).mean(), len(both_found), None),
+        ("landmark error, where both found: full texture", both_found["error_before"].mean(), len(both_found), None),
+        ("landmark error, where both found: partial texture", both_found["error_partial"].mean(), len(both_found), None),
         ("rectification ran", frame["rectified"].mean(), len(frame), None),
         ("landmark error before (where rectified)", rectified["error_before"].mean(), len(rectified), None),
         ("landmark error after (where rectified)", rectified["error_after"].mean(), rectified["error_after"].notna().sum(), 0.02),
         ("rectification lowered the error (share)", (rectified["error_after"] < rectified["error_before"]).mean(),
          len(rectified), None),
+        ("landmark error of the final texture (where a face is found on it)", final_error.mean(),
+         final_error.notna().sum(), None),
     ]  # fmt: skip
     for measure, value, n, bar in landmarks:
         rows.append({"measure": measure, "value": value, "n": n, "bar": bar, "note": "fraction of the texture width"
-                     if "error" in measure else ""})  # fmt: skip
+                     if measure.startswith("landmark error") else ""})  # fmt: skip
     table = pd.DataFrame(rows)
     table["value"] = table["value"].astype(float).round(4)
     return table

@@ -97,6 +97,7 @@ def texture_mesh_folder(
         "rectified": bool(rectification is not None and rectification.rectified),
         "skipped_because": None if rectification is None else rectification.reason,
         "landmark_error_before": None if rectification is None else rectification.error_before,
+        "landmark_error_partial": None if rectification is None else rectification.error_partial,
         "landmark_error_after": None if rectification is None else rectification.error_after,
         "seconds": {"load": round(loaded - start, 3), **{k: round(v, 3) for k, v in result.seconds.items()}},
     }

@@ -7,6 +7,12 @@ rectification detects landmarks on both (:func:`detect_landmarks`), warps the fu
 thin-plate spline that takes its facial features to the partial texture's, and pastes the partial
 texture into the face window with a feathered edge, so the seam falls on matching content.
 
+The method rests on the partial texture placing the features better. Since the aligned layout fixes
+where every landmark belongs (:func:`~cliphead.texture.landmarks.layout_targets`), that can be checked
+before anything is warped: when the partial texture's detected features are no closer to their
+targets than the full texture's, pasting it would move the face away from the geometry, and the
+full texture is kept with that reason.
+
 The warp is local: it is evaluated inside the face window only, with the window's border held fixed,
 and the rest of the texture is only resampled to the output size.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +61,7 @@ class Rectification:
     partial_landmarks: np.ndarray | None  # (478, 2) found on the partial texture
     rectified_landmarks: np.ndarray | None  # (478, 2) found again on the result (None if not rectified)
     error_before: float | None  # landmark error of the full texture, in texture widths
+    error_partial: float | None  # landmark error of the partial texture (placed in the layout), in texture widths
     error_after: float | None  # landmark error of the result, in texture widths
     rectified: bool
     reason: str | None = None  # why the texture was left as it was
@@ -119,6 +127,21 @@ def paste_face(texture: np.ndarray, partial: np.ndarray) -> np.ndarray:
     return pasted
 
 
+def _reason_to_skip(error_before: float | None, error_partial: float | None) -> str | None:
+    """Why the rectification cannot help (no face on a texture, or a partial texture placed no better), or None."""
+    missing = [name for name, error in (("full", error_before), ("partial", error_partial)) if error is None]
+    if len(missing) == 2:
+        return "no face found on either texture"
+    if missing:
+        return f"no face found on the {missing[0]} texture"
+    if error_partial >= error_before:
+        return (
+            "the partial texture's features are no closer to the layout's landmarks than the full texture's "
+            f"({error_partial:.2%} against {error_before:.2%} of the width)"
+        )
+    return None
+
+
 def rectify(
     full: np.ndarray, partial: np.ndarray, full_normals: np.ndarray, partial_normals: np.ndarray, out_size: int = 512
 ) -> Rectification:
@@ -128,8 +151,9 @@ def rectify(
     from (same size); ``partial`` is a ``(C, C, 3)`` texture of the face window and ``partial_normals``
     the same window of the normal map at size C. All in [0, 1]. The full texture is resampled to
     ``out_size``, warped so its facial features land on the partial texture's, and the partial
-    texture is pasted over the face. If no face is found on either texture, the resampled full
-    texture comes back unchanged with ``rectified=False`` and the reason.
+    texture is pasted over the face. If no face is found on either texture, or the partial texture's
+    features are no closer to the layout's landmarks than the full texture's (see the module doc),
+    the resampled full texture comes back unchanged with ``rectified=False`` and the reason.
     """
     for name, image in (("full", full), ("partial", partial), ("full_normals", full_normals), ("partial_normals", partial_normals)):  # fmt: skip
         if not np.isfinite(image).all():
@@ -142,14 +166,14 @@ def rectify(
         None if partial_found is None else face_box().to_texture(partial_found, partial.shape[0], out_size)
     )
     error_before = None if full_landmarks is None else landmark_error(full_landmarks, out_size)
+    error_partial = None if partial_landmarks is None else landmark_error(partial_landmarks, out_size)
 
-    missing = [name for name, found in (("full", full_found), ("partial", partial_found)) if found is None]
-    if missing:
-        reason = (
-            f"no face found on the {missing[0]} texture" if len(missing) == 1 else "no face found on either texture"
-        )
+    reason = _reason_to_skip(error_before, error_partial)
+    if reason is not None:
         log.info("texture left unrectified: %s", reason)
-        return Rectification(upsampled, full_landmarks, partial_landmarks, None, error_before, None, False, reason)
+        return Rectification(
+            upsampled, full_landmarks, partial_landmarks, None, error_before, error_partial, None, False, reason
+        )
 
     features = feature_indices()
     warped = warp_face(upsampled, source_points=full_landmarks[features], target_points=partial_landmarks[features])
@@ -157,7 +181,7 @@ def rectify(
     rectified_landmarks = detect_landmarks(texture, resize_image(full_normals, out_size))
     error_after = None if rectified_landmarks is None else landmark_error(rectified_landmarks, out_size)
     return Rectification(
-        texture, full_landmarks, partial_landmarks, rectified_landmarks, error_before, error_after, True
+        texture, full_landmarks, partial_landmarks, rectified_landmarks, error_before, error_partial, error_after, True
     )
 
 
@@ -181,10 +205,10 @@ def rectification_figure(full: np.ndarray, partial: np.ndarray, result: Rectific
     panels = (  # title, image, its extent in texture pixels, landmarks, landmark error
         ("full texture", resize_image(full, size), whole, result.full_landmarks, result.error_before),
         ("partial texture", partial, window, result.partial_landmarks, None),
-        ("rectified" if result.rectified else f"not rectified: {result.reason}", result.texture, whole,
+        ("rectified" if result.rectified else textwrap.fill(f"not rectified: {result.reason}", 56), result.texture, whole,
          result.rectified_landmarks, result.error_after),
     )  # fmt: skip
-    figure, axes = plt.subplots(1, 3, figsize=(10.5, 3.9))
+    figure, axes = plt.subplots(1, 3, figsize=(10.5, 4.3))
     for axis, (title, image, extent, landmarks, error) in zip(axes, panels):
         axis.imshow(np.clip(image, 0.0, 1.0), extent=extent, interpolation="bilinear")
         axis.scatter(*targets.T, marker="x", s=18, c="cyan", linewidths=1, label="layout targets")
