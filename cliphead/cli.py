@@ -678,8 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Builds (or loads from the cache) the identity pairs (random codes → neutral meshes → "
         "rotated renders with a painted appearance → image embeddings, plus identity captions) and the "
         "expression pairs (template prompts of the 23 labelled expressions → text embeddings), trains both "
-        "8-layer mappers (AdamW, batch 10, 100 epochs, L2) and writes OUT/mapper_id.safetensors, "
-        "OUT/mapper_exp.safetensors and their loss curves. --install ships them as the embedded default.",
+        "8-layer mappers (AdamW, batch 10, 100 epochs, L2; MLP_exp with noise on its input ψ, chosen in "
+        "notebook 02) and writes OUT/mapper_id.safetensors, OUT/mapper_exp.safetensors and their loss curves. --install ships them as the embedded default.",
     )
     _add_training_arguments(mappers, "75 identities × 4 views, 24 prompts per expression, 4 epochs", "runs/mappers")
     mappers.add_argument("--encoder", default="lit-minilm", help="encoder spec whose ψ the mappers take")

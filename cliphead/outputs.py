@@ -90,6 +90,7 @@ def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str])
         "rectified": bool(rectification is not None and rectification.rectified),
         "rectification_skipped_because": None if rectification is None else rectification.reason,
         "landmark_error_before": None if rectification is None else rectification.error_before,
+        "landmark_error_partial": None if rectification is None else rectification.error_partial,
         "landmark_error_after": None if rectification is None else rectification.error_after,
         "backends": _weights_record(backends),
         "seconds": {stage: round(value, 3) for stage, value in head.seconds.items()},

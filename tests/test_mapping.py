@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,6 +172,31 @@ def test_training_learns_a_held_out_mapping_and_the_cyclic_variant_runs():
     assert (runs["toy", "L2 + cyclic", 1].history["train_cyclic"] > 0).all()
     summary = summarise_ablation(rows)
     assert list(summary["seeds"]) == [2, 2] and summary["held_out_mse_std"].notna().all()
+
+
+def test_input_noise_moves_psi_by_its_norm_and_validation_never_sees_evaluation_wordings():
+    from cliphead.mapping.training import noisy
+    from cliphead.mapping.wording_validation import VALIDATION_WORDINGS, wording_split
+
+    psi = torch.nn.functional.normalize(torch.randn(500, 384), dim=-1)
+    moved = noisy(psi, 0.3, torch.Generator().manual_seed(0))
+    assert torch.allclose(moved.norm(dim=-1), torch.ones(500), atol=1e-5)
+    assert 0.26 < float((moved - psi).norm(dim=-1).mean()) < 0.31  # 0.3 / sqrt(1 + 0.3²) after renormalising
+    kept, left_out = wording_split()
+    for label in EXPRESSION_LABELS:
+        assert len(left_out[label]) == VALIDATION_WORDINGS
+        assert kept[label] + left_out[label] == EXPRESSION_WORDINGS[label]
+        assert not set(left_out[label]) & set(HELD_OUT_EXPRESSIONS[label])
+
+
+def test_shipped_expression_noise_is_the_committed_sweeps_best():
+    import pandas as pd
+
+    from cliphead.mapping.install import EXPRESSION_INPUT_NOISE
+
+    sweep = pd.read_csv(Path(__file__).resolve().parent.parent / "results" / "mapper_exp_noise.csv")
+    best = sweep.loc[sweep["validation_accuracy"] == sweep["validation_accuracy"].max(), "input_noise"].min()
+    assert EXPRESSION_INPUT_NOISE == best, sweep
 
 
 def test_expression_measure_recognises_every_label(head_model):

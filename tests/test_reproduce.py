@@ -121,8 +121,11 @@ def test_reproduce_01_and_02_quick(tmp_path):
         and ablation.loc[("MLP_exp", "L2 + cyclic"), "paper"] == 6.87e-4
     )
     assert (ablation["held_out_mse_mean"] > 0).all()
+    sweep = pd.read_csv(results / "mapper_exp_noise.csv")
+    assert list(sweep["input_noise"]) == [0.0, 0.6] and sweep["validation_accuracy"].between(0, 1).all()
     faithfulness = pd.read_csv(results / "text2geometry_eval.csv")
     assert set(faithfulness["kind"]) == {"expression", "geometry"}
+    assert set(faithfulness["kind"][faithfulness["mappers"].str.startswith("paper MLP_exp")]) == {"expression"}
     assert set(faithfulness["found"][faithfulness["kind"] == "geometry"]) <= {"low", "middle", "high"}
     # The shipped mappers on held-out wordings: far above the 1/23 chance of the expression labels.
     shipped = faithfulness[faithfulness["mappers"].str.startswith("shipped") & (faithfulness["kind"] == "expression")]
@@ -152,7 +155,7 @@ def test_reproduce_04_and_05_quick(tmp_path):
     items = pd.read_csv(results / "texture_eval_items.csv")
     assert len(items) == 7 and items["clip_generated"].between(-1, 1).all()
     for name in ("texture_training_triples.png", "texture_training_curves.png", "texture_snapshots.png",
-                 "texture_control_strength.png", "texture_held_out_prompts.png", "rectification.png",
+                 "texture_control_strength.png", "texture_held_out_prompts.png", "rectification.png", "rectification_applied.png",
                  "rectification_detection_inputs.png", "texture_evaluation.png"):  # fmt: skip
         assert min(Image.open(figures / name).size) > 200, name
 

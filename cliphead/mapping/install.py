@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from cliphead.clip.encoder import fingerprint
@@ -32,6 +32,10 @@ SHIPPED_IDENTITY_SOURCE = "image+caption"
 #: Template prompts per labelled expression in the expression pairs.
 EXPRESSION_PROMPTS_PER_LABEL = 400
 QUICK_EXPRESSION_PROMPTS_PER_LABEL = 24
+#: Noise on ψ while MLP_exp trains (``MapperTrainingConfig.input_noise``): the best of the sweep in
+#: notebook 02 (``results/mapper_exp_noise.csv``) on training wordings held out of training, never on
+#: the evaluation's wordings (:mod:`cliphead.mapping.wording_validation`).
+EXPRESSION_INPUT_NOISE = 0.6
 
 
 def train_mappers(
@@ -52,7 +56,8 @@ def train_mappers(
     model = load_head_model()
     encoder = cached_encoder(encoder_spec)
     pair_config = QUICK_IDENTITY_PAIRS if quick else IdentityPairConfig()
-    training = QUICK_MAPPER_TRAINING if quick else MapperTrainingConfig()
+    base = QUICK_MAPPER_TRAINING if quick else MapperTrainingConfig()
+    training = {"MLP_id": base, "MLP_exp": replace(base, input_noise=EXPRESSION_INPUT_NOISE)}
     pairs = identity_pairs(load_identity_renders(pair_config), encoder)
     expressions = expression_pairs(
         encoder, model, QUICK_EXPRESSION_PROMPTS_PER_LABEL if quick else EXPRESSION_PROMPTS_PER_LABEL
@@ -64,14 +69,14 @@ def train_mappers(
     command = "cliphead train mappers" + (" --quick" if quick else " --install" if install else "")
     payload: dict = {"encoder": encoder.name, "identity_source": source, "pairs": {}, "held_out_mse": {}}
     for (name, data), target in zip(sets.items(), (DEFAULT_ID_MAPPER, DEFAULT_EXP_MAPPER)):
-        run = train_mapper(data, training, progress=progress, description=name)
+        run = train_mapper(data, training[name], progress=progress, description=name)
         provenance = {
             "command": command,
             "encoder": encoder.name,
             "encoder_fingerprint": fingerprint(encoder),
             "identity_pairs": asdict(pair_config),
             "identity_source": source,
-            "training": asdict(training),
+            "training": asdict(training[name]),
             "held_out_mse": run.held_out_mse,
         }
         weights = save_mapper(run.mapper, out / target.name, provenance)

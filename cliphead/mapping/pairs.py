@@ -37,7 +37,12 @@ from cliphead.assets import load_cached_npz
 from cliphead.clip.encoder import ImageTextEncoder, fingerprint
 from cliphead.heads.checkpoints import cached_head_model, head_fingerprint
 from cliphead.heads.expressions import EXPRESSION_LABELS
-from cliphead.mapping.prompts import NO_FACE_TRAINING, expression_training_prompts, identity_caption
+from cliphead.mapping.prompts import (
+    EXPRESSION_WORDINGS,
+    NO_FACE_TRAINING,
+    expression_training_prompts,
+    identity_caption,
+)
 from cliphead.mapping.synthesis import build_synthesis
 
 PAIRS_FORMAT = 1
@@ -252,9 +257,15 @@ class ExpressionPairs:
     prompts: tuple[str, ...]
 
 
-def expression_pairs(encoder: ImageTextEncoder, model, per_label: int = 400, seed: int = 0) -> ExpressionPairs:
-    """``per_label`` template prompts for each of the 23 labels, plus the no-face sentences (→ neutral)."""
-    pairs = expression_training_prompts(per_label, seed) + [(text, "no face") for text in NO_FACE_TRAINING]
+def expression_pairs(
+    encoder: ImageTextEncoder,
+    model,
+    per_label: int = 400,
+    seed: int = 0,
+    wordings: dict[str, tuple[str, ...]] = EXPRESSION_WORDINGS,
+) -> ExpressionPairs:
+    """``per_label`` prompts for each of the 23 labels from ``wordings``, plus the no-face sentences (→ neutral)."""
+    pairs = expression_training_prompts(per_label, seed, wordings) + [(text, "no face") for text in NO_FACE_TRAINING]
     prompts, labels = zip(*pairs)
     with torch.no_grad():
         codes = {label: model.expression_code(label).numpy() for label in EXPRESSION_LABELS}

@@ -198,13 +198,15 @@ def expression_prompt(rng: np.random.Generator, wording: str) -> str:
     return fix_articles(frame.format(**fill, w=wording))
 
 
-def expression_training_prompts(per_label: int, seed: int = 0) -> list[tuple[str, str]]:
-    """``per_label`` (prompt, label) pairs for each labelled expression, cycling through its wordings."""
+def expression_training_prompts(
+    per_label: int, seed: int = 0, wordings: dict[str, tuple[str, ...]] = EXPRESSION_WORDINGS
+) -> list[tuple[str, str]]:
+    """``per_label`` (prompt, label) pairs for each labelled expression, cycling through its ``wordings``."""
     rng = np.random.default_rng(seed)
     pairs = []
     for label in EXPRESSION_LABELS:
-        wordings = EXPRESSION_WORDINGS[label]
-        pairs += [(expression_prompt(rng, wordings[k % len(wordings)]), label) for k in range(per_label)]
+        options = wordings[label]
+        pairs += [(expression_prompt(rng, options[k % len(options)]), label) for k in range(per_label)]
     return pairs
 
 
