@@ -324,10 +324,12 @@ def cmd_train_texture(args: argparse.Namespace) -> None:
     import torch
 
     from cliphead.texture.install import train_texture
+    from cliphead.weights.manifest import WEIGHTS_DIR
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     out = Path(args.out or ("runs/texture-quick" if args.quick else "runs/texture"))
-    payload = train_texture(out, quick=args.quick, install=args.install, base=args.base)
+    anneal = None if args.anneal is None else Path(args.anneal) if args.anneal else WEIGHTS_DIR
+    payload = train_texture(out, quick=args.quick, install=args.install, base=args.base, anneal=anneal)
     losses = ", ".join(f"{phase} {value:.4g}" for phase, value in payload["final_loss"].items())
     emit(f"trained ControlNet_uv in {payload['seconds']:.0f} s (final losses: {losses}); wrote {out}", payload)
 
@@ -704,6 +706,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_training_arguments(texture_model, "6 heads, 96 textures at 64 px, a tiny model, 110 steps", "runs/texture")
     texture_model.add_argument("--base", help="Stable Diffusion folder to fine-tune a ControlNet on (GPU advised)")
+    texture_model.add_argument(
+        "--anneal", nargs="?", const="", metavar="WEIGHTS_DIR",
+        help="run phase 4 alone (cosine-decayed learning rate, weight average) on trained embedded weights: those "
+        "in WEIGHTS_DIR, or the shipped ones; with --install it replaces the shipped UNet and ControlNet",
+    )  # fmt: skip
     texture_model.set_defaults(run=cmd_train_texture)
 
     text2head = commands.add_parser(

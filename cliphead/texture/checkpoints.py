@@ -56,6 +56,11 @@ def _description(path: Path) -> dict:
     return description
 
 
+def embedded_config(folder: Path = WEIGHTS_DIR) -> TextureModelConfig:
+    """The model config the embedded weights in ``folder`` carry in their metadata."""
+    return TextureModelConfig.from_dict(_description(part_path(folder, "unet"))["config"])
+
+
 def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
     """The embedded ControlNet_uv from ``folder`` (default: the shipped weights), float32, eval mode."""
     from cliphead.texture.models import build_autoencoder, build_scheduler, build_unet, controlnet_from_unet
@@ -68,8 +73,7 @@ def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
             "The embedded default ships with the package; regenerate it with `cliphead train texture --install`."
         )
     try:
-        description = _description(part_path(folder, "unet"))
-        config = TextureModelConfig.from_dict(description["config"])
+        config = embedded_config(folder)
         unet = build_unet(config)
         modules = {"vae": build_autoencoder(config), "unet": unet,
                    "controlnet": controlnet_from_unet(unet, config.texture_size, config.latent_size)}  # fmt: skip

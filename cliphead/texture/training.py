@@ -13,7 +13,11 @@ Diffusion + ControlNet:
    guidance;
 3. the **ControlNet**, initialised from that UNet (ControlNet paper §3.2), on (UV normal map, texture,
    caption) triples of whole layouts and face windows; the UNet keeps training with it
-   (``train_unet``), since a small base trained from scratch still has much to learn.
+   (``train_unet``), since a small base trained from scratch still has much to learn;
+4. the **anneal**: phase 3 continued with the learning rate decaying on a cosine to zero, the weights
+   kept being an exponential moving average of the trained ones (``ema_decay``), as diffusion models
+   are sampled (Ho et al. 2020 §4; Karras et al. 2022). Phase 3's loss is still falling when it ends at
+   a constant rate; ``cliphead train texture --anneal`` runs this phase alone on trained weights.
 
 With ``--base`` (a Stable Diffusion folder) only phase 3 runs, the base frozen, as the ControlNet
 paper fine-tunes on a pretrained base.
@@ -48,6 +52,8 @@ class TextureTrainingConfig:
     kl_weight: float = 1e-6
     unet_steps: int = 1000
     controlnet_steps: int = 1600
+    anneal_steps: int = 3000
+    ema_decay: float = 0.999
     batch: int = 16
     lr: float = 3e-4
     prompt_dropout: float = 0.1
@@ -61,7 +67,7 @@ QUICK_TEXTURE_TRAINING = TextureTrainingConfig(
     data=QUICK_TEXTURE_DATA,
     model=TextureModelConfig(texture_size=64, autoencoder_channels=(16, 32, 32), unet_channels=(24, 48, 48),
                              norm_groups=8),
-    autoencoder_steps=30, unet_steps=40, controlnet_steps=40, batch=8, snapshots=2,
+    autoencoder_steps=30, unet_steps=40, controlnet_steps=40, anneal_steps=20, ema_decay=0.9, batch=8, snapshots=2,
 )  # fmt: skip
 
 #: The fixed prompts the snapshots show over training (notebook 04).
@@ -179,22 +185,50 @@ def _snapshot(model: ControlNetUV, triples: TextureTriples, record: TrainingReco
     record.snapshots.append((phase, step, np.round(textures * 255).astype(np.uint8)))
 
 
+def _phase_steps(phase: str, config: TextureTrainingConfig) -> int:
+    return {"unet": config.unet_steps, "controlnet": config.controlnet_steps, "anneal": config.anneal_steps}[phase]
+
+
+class WeightAverage:
+    """Exponential moving average of ``modules``' parameters (phase 4), copied into them by :meth:`apply`."""
+
+    def __init__(self, modules: list[torch.nn.Module], decay: float) -> None:
+        self.decay = decay
+        self.parameters = [p for module in modules for p in module.parameters()]
+        self.average = [p.detach().clone() for p in self.parameters]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        for average, parameter in zip(self.average, self.parameters):
+            average.lerp_(parameter, 1.0 - self.decay)
+
+    @torch.no_grad()
+    def apply(self) -> None:
+        for average, parameter in zip(self.average, self.parameters):
+            parameter.copy_(average)
+
+
 def train_denoisers(
     model: ControlNetUV, triples: TextureTriples, config: TextureTrainingConfig, record: TrainingRecord,
-    phases: tuple[str, ...] = ("unet", "controlnet"),
+    phases: tuple[str, ...] = ("unet", "controlnet", "anneal"), first_snapshot_step: int = 0,
 ) -> None:  # fmt: skip
-    """Phases 2 and 3 (module doc); ``phases=("controlnet",)`` with a frozen base fine-tunes a ControlNet."""
+    """Phases 2, 3 and 4 (module doc); ``phases=("controlnet",)`` with a frozen base fine-tunes a ControlNet,
+    ``phases=("anneal",)`` continues trained weights. Snapshots are taken over phase 3 and at the end of
+    phase 4, numbered from ``first_snapshot_step`` on."""
     rng = np.random.default_rng([config.seed, 2])
     noise_rng = torch.Generator().manual_seed(config.seed)
     whole = encode_latents(model, triples.textures_whole)
     face = encode_latents(model, triples.textures_face)
     snapshot_steps = set(np.linspace(0, config.controlnet_steps, config.snapshots + 1).astype(int)[1:] - 1)
+    anneal_offset = first_snapshot_step + (config.controlnet_steps if "controlnet" in phases else 0)
     for phase in phases:
-        steps = config.unet_steps if phase == "unet" else config.controlnet_steps
+        steps = _phase_steps(phase, config)
         trained = [model.unet] if phase == "unet" else [model.controlnet] + ([model.unet] if config.train_unet else [])
         for module in (model.unet, model.controlnet):
             module.requires_grad_(module in trained).train(module in trained)
         optimiser = torch.optim.AdamW([p for module in trained for p in module.parameters()], lr=config.lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps) if phase == "anneal" else None
+        average = WeightAverage(trained, config.ema_decay) if phase == "anneal" else None
         start = time.perf_counter()
         with _progress(steps, f"texture: {phase}") as bar:
             for step in range(steps):
@@ -206,7 +240,7 @@ def train_denoisers(
                 texts = [str(triples.captions[t, rng.integers(triples.captions.shape[1])]) for t in chosen]
                 prompts = model.text(_prompts(texts, config.prompt_dropout, rng))
                 hints = None
-                if phase == "controlnet":
+                if phase != "unet":
                     maps = np.where(is_face.numpy()[:, None, None, None], triples.normals_face[heads],
                                     triples.normals_whole[heads])  # fmt: skip
                     hints = _resized(as_model_images(maps), model.texture_size)
@@ -214,27 +248,37 @@ def train_denoisers(
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
+                if schedule is not None:
+                    schedule.step()
+                    average.update()
                 record.log(phase, step, loss.item(), start)
                 bar.set_postfix(loss=f"{loss.item():.4f}")
                 bar.update()
                 if phase == "controlnet" and step in snapshot_steps:
-                    _snapshot(model, triples, record, phase, step + 1)
+                    _snapshot(model, triples, record, phase, first_snapshot_step + step + 1)
                     for module in trained:
                         module.train()
+        if average is not None:
+            average.apply()
+            _snapshot(model, triples, record, phase, anneal_offset + steps)
     model.eval()
 
 
 def train_texture_model(
     config: TextureTrainingConfig, base: str | None = None, workers: int | None = None,
-    triples: TextureTriples | None = None,
+    triples: TextureTriples | None = None, anneal: ControlNetUV | None = None, first_snapshot_step: int = 0,
 ) -> tuple[ControlNetUV, TrainingRecord]:  # fmt: skip
-    """Train the embedded ControlNet_uv from scratch, or (``base``) a ControlNet on a Stable Diffusion folder."""
+    """Train the embedded ControlNet_uv from scratch, or (``base``) a ControlNet on a Stable Diffusion folder, or
+    run phase 4 alone on the trained embedded model ``anneal`` (its snapshots numbered from ``first_snapshot_step``)."""
     from cliphead.texture.data import load_texture_triples
     from cliphead.texture.models import embedded_controlnet, load_stable_diffusion
 
     triples = triples or load_texture_triples(config.data, workers=workers)
     record = TrainingRecord()
-    if base is None:
+    if anneal is not None:
+        model = anneal
+        train_denoisers(model, triples, config, record, phases=("anneal",), first_snapshot_step=first_snapshot_step)
+    elif base is None:
         model = embedded_controlnet(config.model, config.seed)
         train_autoencoder(model, triples, config, record)
         train_denoisers(model, triples, config, record)
