@@ -22,11 +22,14 @@ DESCRIPTIONS = {
     "unet": "ControlNet_uv base (diffusers UNet2DConditionModel, cross-attention on MiniLM token states, pooled embedding as class embedding, v-prediction), fp16",
     "controlnet": "ControlNet_uv (diffusers ControlNetModel from the UNet, UV normal map hint), fp16",
 }
-#: The phase whose losses each part's shipped history holds (phases 3 and 4 train the UNet too).
+#: The phases whose losses each part's shipped history holds (phases 3 and 4 train the UNet too; their losses
+#: are logged with the ControlNet's).
 PART_PHASES = {"vae": ("autoencoder",), "unet": ("unet",), "controlnet": ("controlnet", "anneal")}
 #: What made the shipped UNet and ControlNet: phases 1–3 (``--install`` at commit b4c657e, before phase 4
 #: existed), then phase 4 alone on their result. ``cliphead train texture --install`` now runs all four.
-ANNEALED_COMMAND = "cliphead train texture --install (at commit b4c657e), then cliphead train texture --anneal --install"
+ANNEALED_COMMAND = (
+    "cliphead train texture --install (at commit b4c657e), then cliphead train texture --anneal --install"
+)
 
 
 def train_texture(
