@@ -78,8 +78,8 @@ def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str])
     from cliphead.render.views import save_image
     from cliphead.reporting import git_commit, package_version
     from cliphead.texture.export import preview_picture
+    from cliphead.texture.rectify import rectification_record
 
-    rectification = head.rectification
     meta = {
         "prompt": head.prompt,
         "settings": asdict(head.settings),
@@ -87,11 +87,7 @@ def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str])
         "z_exp": np.round(head.z_exp.numpy(), 6).tolist(),
         "identity_sigma": round(head.identity_sigma, 4),
         "expression_sigma": round(head.expression_sigma, 4),
-        "rectified": bool(rectification is not None and rectification.rectified),
-        "rectification_skipped_because": None if rectification is None else rectification.reason,
-        "landmark_error_before": None if rectification is None else rectification.error_before,
-        "landmark_error_partial": None if rectification is None else rectification.error_partial,
-        "landmark_error_after": None if rectification is None else rectification.error_after,
+        **rectification_record(head.rectification, "rectification_skipped_because"),
         "backends": _weights_record(backends),
         "seconds": {stage: round(value, 3) for stage, value in head.seconds.items()},
         "package_version": package_version("cliphead"),

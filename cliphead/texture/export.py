@@ -70,6 +70,7 @@ def texture_mesh_folder(
     from cliphead.render.views import save_image
     from cliphead.texture.checkpoints import load_texture_model
     from cliphead.texture.generate import texture_head
+    from cliphead.texture.rectify import rectification_record
 
     out = output_folder(out, force)
     start = time.perf_counter()
@@ -84,7 +85,6 @@ def texture_mesh_folder(
         upscaling = time.perf_counter()
         texture = upscale(texture, load_upscaler(upscaler))
         result.seconds["upscale"] = time.perf_counter() - upscaling
-    rectification = result.rectification
     meta = {
         "prompt": prompt,
         "mesh_dir": str(mesh_dir),
@@ -94,11 +94,7 @@ def texture_mesh_folder(
         "rectify": rectify,
         "upscaled_with": None if upscaler is None else str(upscaler),
         "texture_pixels": int(texture.shape[0]),
-        "rectified": bool(rectification is not None and rectification.rectified),
-        "skipped_because": None if rectification is None else rectification.reason,
-        "landmark_error_before": None if rectification is None else rectification.error_before,
-        "landmark_error_partial": None if rectification is None else rectification.error_partial,
-        "landmark_error_after": None if rectification is None else rectification.error_after,
+        **rectification_record(result.rectification),
         "seconds": {"load": round(loaded - start, 3), **{k: round(v, 3) for k, v in result.seconds.items()}},
     }
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:

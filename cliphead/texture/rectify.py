@@ -185,6 +185,19 @@ def rectify(
     )
 
 
+def rectification_record(rectification: Rectification | None, reason_key: str = "skipped_because") -> dict:
+    """What a ``meta.json`` records of a rectification (``None``: it was off): whether it ran, why not (under
+    ``reason_key``) and the landmark errors of the full, partial and rectified textures."""
+    ran = rectification is not None
+    return {
+        "rectified": bool(ran and rectification.rectified),
+        reason_key: rectification.reason if ran else None,
+        "landmark_error_before": rectification.error_before if ran else None,
+        "landmark_error_partial": rectification.error_partial if ran else None,
+        "landmark_error_after": rectification.error_after if ran else None,
+    }
+
+
 def rectification_figure(full: np.ndarray, partial: np.ndarray, result: Rectification, path: str | Path) -> Path:
     """Supplementary Fig. 3: the full texture's face, the partial texture, and the rectified face, with landmarks.
 
