@@ -412,6 +412,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
     targets = [out] if len(prompts) == 1 else [out / _slug(prompt, k) for k, prompt in enumerate(prompts)]
     settings = PipelineSettings(seed=args.seed, variation=args.variation, expression_strength=args.expression_strength,
                                 resolution=args.res, steps=args.steps, guidance_scale=args.guidance,
+                                guidance_rescale=args.guidance_rescale, clamp_colours=not args.no_colour_clamp,
                                 control_strength=args.control_strength, rectify=not args.no_rectify)  # fmt: skip
     pipeline = CLIPHeadPipeline(args.encoder, args.texture_backend, args.head_weights)
     if args.force and out.exists():
@@ -460,7 +461,8 @@ def cmd_texture(args: argparse.Namespace) -> None:
     from cliphead.texture.export import texture_mesh_folder
     from cliphead.texture.sampling import SamplingSettings
 
-    settings = SamplingSettings(args.steps, args.guidance, args.control_strength, args.seed)
+    settings = SamplingSettings(args.steps, args.guidance, args.control_strength, args.seed, args.guidance_rescale,
+                                not args.no_colour_clamp)  # fmt: skip
     meta = texture_mesh_folder(Path(args.mesh_dir), args.prompt, Path(args.out), settings, not args.no_rectify,
                                args.backend, args.force, Path(args.upscale) if args.upscale else None)  # fmt: skip
     if meta["rectified"]:
@@ -570,6 +572,20 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
     report = reproduce(quick=args.quick, only=args.only, results_dir=args.results_dir, figures_dir=args.figures_dir)
     emit(format_report(report), report)
+
+
+def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """The texture sampler's flags (``cliphead.texture.sampling.SamplingSettings``; its defaults, tested equal)."""
+    parser.add_argument("--steps", type=int, default=20, help="UniPC sampling steps (default 20)")
+    parser.add_argument("--guidance", type=float, default=10.0, help="classifier-free guidance scale (default 10)")
+    parser.add_argument("--guidance-rescale", type=float, default=0.0,
+                        help="mix of the guided prediction rescaled to the conditional one's spread, 0..1 "
+                        "(Lin et al. 2024; default 0: off, it did not help the embedded model's colours)")  # fmt: skip
+    parser.add_argument("--no-colour-clamp", action="store_true",
+                        help="do not clamp the embedded model's predicted colour anchor to the colours a texture "
+                        "can have (no effect on a Stable Diffusion backend)")  # fmt: skip
+    parser.add_argument("--control-strength", type=float, default=0.9,
+                        help="ControlNet residual scale; below 1 leaves room for diversity (default 0.9)")  # fmt: skip
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser, quick: str, run_folder: str) -> None:
@@ -757,9 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--expression-strength", type=float, default=1.0,
                           help="scale of the expression's offset from neutral (0 neutral, 1 as mapped)")  # fmt: skip
     generate.add_argument("--res", type=int, default=192, help="marching-cubes grid resolution (default 192)")
-    generate.add_argument("--steps", type=int, default=20, help="texture sampling steps (default 20)")
-    generate.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (default 3)")
-    generate.add_argument("--control-strength", type=float, default=0.9, help="ControlNet strength (default 0.9)")
+    _add_sampling_arguments(generate)
     generate.add_argument("--no-rectify", action="store_true", help="skip the rectification of the face")
     generate.add_argument("--encoder", default="lit-minilm", help="encoder spec (must match the mappers)")
     generate.add_argument("--texture-backend", default="embedded",
@@ -784,10 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
     texture.add_argument("prompt", help='e.g. "a young woman with red hair and freckles"')
     texture.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
     texture.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    texture.add_argument("--steps", type=int, default=20, help="UniPC sampling steps (default 20)")
-    texture.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (default 3)")
-    texture.add_argument("--control-strength", type=float, default=0.9,
-                         help="ControlNet residual scale; below 1 leaves room for diversity (default 0.9)")  # fmt: skip
+    _add_sampling_arguments(texture)
     texture.add_argument("--no-rectify", action="store_true", help="keep the full texture as it comes")
     texture.add_argument("--backend", default="embedded",
                          help="'embedded' (default) or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'")  # fmt: skip

@@ -35,11 +35,14 @@ class PipelineSettings:
     steps: int = DEFAULT_SAMPLING.steps
     guidance_scale: float = DEFAULT_SAMPLING.guidance_scale
     control_strength: float = DEFAULT_SAMPLING.control_strength
+    guidance_rescale: float = DEFAULT_SAMPLING.guidance_rescale
+    clamp_colours: bool = DEFAULT_SAMPLING.clamp_colours
     rectify: bool = True
 
     @property
     def sampling(self) -> SamplingSettings:
-        return SamplingSettings(self.steps, self.guidance_scale, self.control_strength, self.seed)
+        return SamplingSettings(self.steps, self.guidance_scale, self.control_strength, self.seed,
+                                self.guidance_rescale, self.clamp_colours)  # fmt: skip
 
 
 @dataclass

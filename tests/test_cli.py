@@ -50,6 +50,20 @@ def test_help_explains_every_command():
         assert "usage: cliphead" in result.stdout
 
 
+@pytest.mark.parametrize("command", ["generate", "texture"])
+def test_sampling_flags_default_to_the_samplers_defaults(command):
+    from dataclasses import asdict
+
+    from cliphead.cli import build_parser
+    from cliphead.texture.sampling import DEFAULT_SAMPLING
+
+    positional = {"generate": ["a prompt"], "texture": ["mesh_dir", "a prompt"]}[command]
+    args = build_parser().parse_args([command, *positional, "--out", "out"])
+    flags = {"steps": args.steps, "guidance_scale": args.guidance, "control_strength": args.control_strength,
+             "guidance_rescale": args.guidance_rescale, "clamp_colours": not args.no_colour_clamp}  # fmt: skip
+    assert flags == {key: value for key, value in asdict(DEFAULT_SAMPLING).items() if key != "seed"}
+
+
 def test_assets_check_reports_the_model():
     payload = last_json(run("assets", "check"))
     assert payload["n_vertices"] == 26719 and payload["n_landmarks"] == 68

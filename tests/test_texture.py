@@ -177,6 +177,58 @@ def test_a_prompt_never_seen_still_gives_a_valid_texture(shipped_model, layout_n
             assert 0.02 < mean < 0.99, (name, mean)
 
 
+def test_colour_clamp_bounds_the_predicted_colour_anchor_and_nothing_else(shipped_model):
+    from cliphead.texture.sampling import colour_bounds, colour_clamped
+
+    low, high = colour_bounds(shipped_model)
+    # The bounds are the anchors of an all-black and an all-white texture.
+    size = shipped_model.texture_size
+    extremes = shipped_model.vae.encode(torch.tensor([-1.0, 1.0])[:, None, None, None].expand(2, 3, size, size))
+    anchors = extremes.latent_dist.mean[:, : low.shape[1]]
+    torch.testing.assert_close(anchors[0], low[0].expand_as(anchors[0]))
+    torch.testing.assert_close(anchors[1], high[0].expand_as(anchors[1]))
+    schedule = shipped_model.scheduler
+    latents, predicted = (3.0 * torch.randn(2, 1, 7, 8, 8, generator=torch.Generator().manual_seed(0))).unbind(0)
+    for timestep in (999, 500, 20):
+        clamped = colour_clamped(predicted, latents, schedule, timestep, (low, high))
+        alpha_bar = schedule.alphas_cumprod[timestep]
+        clean = alpha_bar.sqrt() * latents - (1 - alpha_bar).sqrt() * clamped  # x̂₀ of a v prediction
+        before = alpha_bar.sqrt() * latents - (1 - alpha_bar).sqrt() * predicted
+        anchor = clean[:, : low.shape[1]]
+        assert (anchor >= low - 1e-4).all() and (anchor <= high + 1e-4).all()
+        assert (before[:, : low.shape[1]] > high).any()  # the draw did need clamping
+        torch.testing.assert_close(clean[:, low.shape[1] :], before[:, low.shape[1] :])
+
+
+def test_guidance_rescale_restores_the_conditional_spread():
+    from cliphead.texture.sampling import rescaled_guidance
+
+    generator = torch.Generator().manual_seed(1)
+    conditional, unconditional = torch.randn(2, 3, 4, 8, 8, generator=generator).unbind(0)
+    guided = unconditional + 7.5 * (conditional - unconditional)
+    full = rescaled_guidance(guided, conditional, 1.0)
+    torch.testing.assert_close(full.std(dim=(1, 2, 3)), conditional.std(dim=(1, 2, 3)))
+    torch.testing.assert_close(rescaled_guidance(guided, conditional, 0.0), guided)
+    torch.testing.assert_close(rescaled_guidance(guided, conditional, 0.7), 0.7 * full + 0.3 * guided)
+
+
+def test_the_sampler_is_chosen_on_prompts_and_heads_the_evaluation_does_not_use():
+    from cliphead.texture.evaluation import FRAMES, TextureEvalConfig, evaluation_prompts
+    from cliphead.texture.sampling import DEFAULT_SAMPLING
+    from cliphead.texture.sampling_validation import (
+        CANDIDATES,
+        VALIDATION_FRAMES,
+        VALIDATION_HEAD_SEED,
+        validation_prompts,
+    )  # fmt: skip
+
+    assert not set(VALIDATION_FRAMES.values()) & set(FRAMES.values())
+    assert not {text for text, _, _ in validation_prompts()} & {prompt.text for prompt in evaluation_prompts()}
+    assert VALIDATION_HEAD_SEED != TextureEvalConfig().seed
+    assert {attribute for _, attribute, _ in validation_prompts()} == {"hair_colour", "skin", "lipstick", "beard_colour"}
+    assert DEFAULT_SAMPLING in CANDIDATES  # the default is one of the compared settings
+
+
 def test_shipped_model_draws_skin_and_hair_from_the_prompt_through_cross_attention(shipped_model, quick_triples):
     from cliphead.texture.evaluation import prompt_knowledge
 

@@ -119,6 +119,12 @@ class ColourAnchoredAutoencoder(nn.Module):
         anchor = F.interpolate(averages, scale_factor=self.anchor_pool, mode="bilinear", align_corners=False)
         return Decoding(anchor + self.decoder(raw))
 
+    def anchor_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The standardised values of the colour-anchor channels for images of -1 and of 1 everywhere:
+        the range, ``(1, anchor channels, 1, 1)`` each, that every texture's block averages lie in."""
+        shift, scale = self.latent_shift[:, : self.anchor_channels], self.latent_scale[:, : self.anchor_channels]
+        return (-1.0 - shift) / scale, (1.0 - shift) / scale
+
     @torch.no_grad()
     def fit_standardisation(self, images: torch.Tensor) -> None:
         """Set each latent channel's shift and scale to its mean and spread over ``images``' posterior means."""
