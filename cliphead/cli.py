@@ -577,7 +577,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     """The texture sampler's flags (``cliphead.texture.sampling.SamplingSettings``; its defaults, tested equal)."""
     parser.add_argument("--steps", type=int, default=20, help="UniPC sampling steps (default 20)")
-    parser.add_argument("--guidance", type=float, default=10.0, help="classifier-free guidance scale (default 10)")
+    parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
     parser.add_argument("--guidance-rescale", type=float, default=0.0,
                         help="mix of the guided prediction rescaled to the conditional one's spread, 0..1 "
                         "(Lin et al. 2024; default 0: off, it did not help the embedded model's colours)")  # fmt: skip

@@ -149,9 +149,10 @@ def test_reproduce_04_and_05_quick(tmp_path):
     assert list(model.index) == ["vae", "unet", "controlnet"] and (model["file_mb"] <= 16).all()
     knowledge = pd.read_csv(results / "texture_prompt_knowledge.csv")
     assert len(knowledge) == 6 and (knowledge["n"] == 32).all() and (knowledge[["r2_L", "r2_a", "r2_b"]] <= 1).all().all()
-    validation = pd.read_csv(results / "texture_sampling_validation.csv")  # 10 of the 28 prompts on one head
-    assert len(validation) == 2 and (validation["textures"] == 10).all()
-    assert validation[["hair_colour", "skin", "lipstick", "beard_colour", "colour attributes"]].stack().between(0, 1).all()
+    validation = pd.read_csv(results / "texture_sampling_validation.csv")  # 13 of the 38 prompts on one head
+    assert len(validation) == 2 and (validation["textures"] == 13).all()
+    accuracies = ["hair_colour", "skin", "lipstick", "beard_colour", "style", "colour attributes", "all attributes"]
+    assert validation[accuracies].stack().between(0, 1).all()
     summary = pd.read_csv(results / "texture_eval.csv").set_index("measure")
     assert 0 <= summary.loc["attribute accuracy: colour attributes", "value"] <= 1
     assert 0 <= summary.loc["detection rate: full texture", "value"] <= 1

@@ -225,7 +225,8 @@ def test_the_sampler_is_chosen_on_prompts_and_heads_the_evaluation_does_not_use(
     assert not set(VALIDATION_FRAMES.values()) & set(FRAMES.values())
     assert not {text for text, _, _ in validation_prompts()} & {prompt.text for prompt in evaluation_prompts()}
     assert VALIDATION_HEAD_SEED != TextureEvalConfig().seed
-    assert {attribute for _, attribute, _ in validation_prompts()} == {"hair_colour", "skin", "lipstick", "beard_colour"}
+    attributes = {attribute for _, attribute, _ in validation_prompts()}
+    assert attributes == {"hair_colour", "skin", "lipstick", "beard_colour", "style"}
     assert DEFAULT_SAMPLING in CANDIDATES  # the default is one of the compared settings
 
 
