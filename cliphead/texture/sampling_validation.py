@@ -25,7 +25,7 @@ from cliphead.appearance.captions import HAIR_WORDS, LIPSTICK_WORDS, STYLE_PHRAS
 from cliphead.texture.models import ControlNetUV
 from cliphead.texture.sampling import SamplingSettings
 
-#: Sentence frames of the validation prompts, per colour attribute.
+#: Sentence frames of the validation prompts, per measured attribute.
 VALIDATION_FRAMES = {
     "hair_colour": "a person with {} hair",
     "skin": "a person with {} skin",
