@@ -15,6 +15,7 @@ fewer stylisations (0.70 → 0.47) and a lower CLIP score.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -76,13 +77,11 @@ def sampling_sweep(
 ) -> pd.DataFrame:  # fmt: skip
     """One row per candidate: its settings, the accuracy of each attribute, of the colour attributes
     pooled and of all attributes pooled (the choice), seconds."""
-    import time
-
     from tqdm.auto import tqdm
 
-    from cliphead.texture.evaluation import TextureEvalConfig, evaluation_heads
+    from cliphead.texture.evaluation import COLOUR_ATTRIBUTES, TextureEvalConfig, evaluation_heads
     from cliphead.texture.generate import layout_hints
-    from cliphead.texture.measure import measure_attributes
+    from cliphead.texture.measure import attribute_found
     from cliphead.texture.sampling import generate_textures
 
     prompts = validation_prompts()[::prompt_stride]
@@ -96,10 +95,10 @@ def sampling_sweep(
             textures = generate_textures(model, np.repeat(whole[None], len(prompts), axis=0),
                                          [text for text, _, _ in prompts], replace(settings, seed=1000 * h))  # fmt: skip
             for (_, attribute, value), texture in zip(prompts, textures):
-                found.setdefault(attribute, []).append(measure_attributes(texture)[attribute] == value)
+                found.setdefault(attribute, []).append(attribute_found(texture, attribute, value))
         record = {key: value for key, value in asdict(settings).items() if key not in ("steps", "seed")}
         record.update({attribute: float(np.mean(hits)) for attribute, hits in found.items()})
-        colours = [hit for attribute, hits in found.items() if attribute != "style" for hit in hits]
+        colours = [hit for attribute, hits in found.items() if attribute in COLOUR_ATTRIBUTES for hit in hits]
         record["colour attributes"] = float(np.mean(colours))
         record["all attributes"] = float(np.mean([hit for hits in found.values() for hit in hits]))
         record["textures"] = sum(len(hits) for hits in found.values())
