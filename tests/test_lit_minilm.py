@@ -156,3 +156,29 @@ def test_plain_torch_minilm_matches_sentence_transformers(encoder):
     assert len(caught) == 1 and "truncated" in str(caught[0].message)
     theirs = torch.nn.functional.normalize(reference.encode(texts, convert_to_tensor=True), dim=-1)
     assert (ours - theirs).abs().max() < 1e-5
+
+
+def test_beard_colour_split_by_hair_adds_up_to_the_zero_shot_accuracy(encoder, held_out):
+    """The hair groups partition the faces with a beard, and their accuracies average to evaluation.zero_shot's."""
+    from cliphead.appearance.captions import zero_shot_ensembles
+    from cliphead.clip.binding import HAIR_GROUPS, beard_colour_by_hair
+
+    rows = beard_colour_by_hair(encoder, held_out)
+    groups = [row for row in rows if row["group"] in HAIR_GROUPS]
+    truths = [ground_truth("beard_colour", r, e, {}) for r, e in zip(held_out.records, held_out.expressions())]
+    n, accuracy, _ = zero_shot(encoder.encode_image(held_out.images), truths, zero_shot_ensembles("beard_colour"),
+                               encoder)  # fmt: skip
+    assert sum(row["images"] for row in groups) == n > 20
+    assert sum(row["accuracy"] * row["images"] for row in groups) / n == pytest.approx(accuracy)
+    named = rows[-1]
+    assert named["group"] == "wrong answers naming the hair colour" and 0 <= named["accuracy"] <= 1
+
+
+def test_the_text_tower_binds_beard_colour_to_the_hair():
+    """Sentences naming one hair and another beard colour mostly score highest for the hair's colour (README)."""
+    from cliphead.clip.binding import caption_oracle, oracle_sentences
+
+    sentences = oracle_sentences()
+    assert len(sentences) == 90 * 9 and all(hair != beard for _, hair, beard in sentences)
+    oracle = caption_oracle(build_encoder("lit-minilm"))
+    assert oracle["right"] < 0.3 and oracle["hair_named"] > 0.6, oracle

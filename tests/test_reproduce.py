@@ -95,9 +95,12 @@ def test_reproduce_appearance_world_quick(tmp_path):
     }
     hair = zero.set_index("attribute").loc["hair_colour"]
     assert hair.images > 60 and hair.value > hair.chance + 0.4  # the shipped tower, on renders it never saw
-    assert set(table.metric) >= {"text-to-image R@1", "text-to-image R@5"}
+    assert set(table.metric) >= {"text-to-image R@1", "text-to-image R@5", "beard colour caption oracle: right"}
+    oracle = table.set_index("metric").loc["beard colour caption oracle: naming the hair colour"]
+    assert oracle.images == 810 and oracle.value > 0.6  # the locked text tower binds a colour to the hair
     for name in ("appearance_regions.png", "appearance_textures.png", "appearance_attributes.png",
-                 "embedded_clip_training.png", "embedded_clip_zero_shot.png", "embedded_clip_retrieval.png"):
+                 "embedded_clip_training.png", "embedded_clip_zero_shot.png", "embedded_clip_retrieval.png",
+                 "embedded_clip_beard_binding.png"):
         assert min(Image.open(figures / name).size) > 200, name
 
 

@@ -117,6 +117,27 @@ def zero_shot_figure(table: pd.DataFrame, path: Path, title: str) -> Path:
     return save_figure(figure, path)
 
 
+def beard_binding_figure(table: pd.DataFrame, path: Path) -> Path:
+    """Zero-shot beard colour by what the hair shows, beside the text tower's own limit (the caption oracle)."""
+    rows = table[table["metric"].str.startswith("beard colour")].set_index("metric")
+    groups = [m for m in rows.index if m.startswith("beard colour zero-shot:") and "wrong answers" not in m]
+    labels = [textwrap.fill(m.split(": ", 1)[1], 16) for m in groups] + ["caption oracle:\nsentences,\nbeard ≠ hair"]
+    shown = [*groups, "beard colour caption oracle: right"]
+    values = [rows.loc[m, "value"] for m in shown]
+    counts = [int(rows.loc[m, "images"]) for m in shown]
+    figure, axis = plt.subplots(figsize=(7.5, 3.6))
+    bars = axis.bar(range(len(values)), values, color=["#55a868", "#c44e52", "#4c72b0", "#8172b2"][: len(values)])
+    for bar, count in zip(bars, counts):
+        axis.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.02, f"n={count}", ha="center", fontsize=8)
+    axis.axhline(0.85, color="k", lw=0.8, ls="--", label="bar (0.85)")
+    axis.set_xticks(range(len(values)), labels, fontsize=8)
+    axis.set_ylim(0, 1.1)
+    axis.set_ylabel("beard colour named right")
+    axis.set_title("Zero-shot beard colour reads the hair's colour", fontsize=10)
+    axis.legend(fontsize=8)
+    return save_figure(figure, path)
+
+
 def retrieval_figure(prompts: Sequence[str], images: np.ndarray, scores: np.ndarray, path: Path, top: int = 5) -> Path:
     """For each free-form prompt (row), the ``top`` renders with the highest CLIP score."""
     figure, axes = plt.subplots(len(prompts), top, figsize=(1.9 * top, 2.0 * len(prompts)))
