@@ -176,9 +176,11 @@ def test_beard_colour_split_by_hair_adds_up_to_the_zero_shot_accuracy(encoder, h
 
 def test_the_text_tower_binds_beard_colour_to_the_hair():
     """Sentences naming one hair and another beard colour mostly score highest for the hair's colour (README)."""
-    from cliphead.clip.binding import caption_oracle, oracle_sentences
+    from cliphead.clip.binding import caption_oracle, colour_direction_cosine, oracle_sentences
 
     sentences = oracle_sentences()
     assert len(sentences) == 90 * 9 and all(hair != beard for _, hair, beard in sentences)
-    oracle = caption_oracle(build_encoder("lit-minilm"))
+    encoder = build_encoder("lit-minilm")
+    oracle = caption_oracle(encoder)
     assert oracle["right"] < 0.3 and oracle["hair_named"] > 0.6, oracle
+    assert colour_direction_cosine(encoder) > 0.9
