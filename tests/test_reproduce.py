@@ -117,6 +117,9 @@ def test_reproduce_01_and_02_quick(tmp_path):
     statistics = pd.read_csv(results / "pair_statistics.csv").set_index("statistic")["value"]
     assert int(statistics["identity pairs"]) == 300 and int(statistics["identities"]) == 75
     assert 90 < float(statistics["yaw range (degrees)"]) <= 120
+    frames, words = (float(statistics[f"nearest-prompt expression accuracy, {name} (lit-minilm)"])
+                     for name in ("held-out frames", "held-out words and frames"))  # fmt: skip
+    assert frames > words > 1 / 23  # training wordings in new frames stay nearer their label than new words
     ablation = pd.read_csv(results / "ablation_cyclic.csv").set_index(["mapper", "loss"])
     assert len(ablation) == 4 and (ablation["seeds"] == 2).all()
     assert (

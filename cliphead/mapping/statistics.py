@@ -5,8 +5,8 @@ Two diagnostics bound what the mappers can learn from the pairs:
 - **prompt retrieval**: ranked against every distinct template prompt of the pair set, where does the
   pair's own prompt fall under the encoder's image–text similarity? If ψ(image) does not single out
   its prompt, MLP_id trained on images cannot be steered by that prompt's words at inference.
-- **held-out wording neighbours**: for each held-out expression wording (in an evaluation frame),
-  the label of the most similar expression training prompt in the text space. A mapper that
+- **held-out wording neighbours**: for each held-out expression prompt (per prompt set of the
+  evaluation), the label of the most similar expression training prompt in the text space. A mapper that
   interpolates its training pairs cannot do much better on held-out paraphrases than this.
 """
 
@@ -43,10 +43,14 @@ def wording_neighbour_accuracy(expressions: ExpressionPairs, held_out_psi: np.nd
     return float((labels == np.asarray(held_out_labels)).mean())
 
 
-def expression_evaluation_texts() -> tuple[list[str], list[str]]:
-    """The expression prompts of the evaluation set and their labels."""
+def expression_evaluation_sets() -> dict[str, tuple[list[str], list[str]]]:
+    """The expression prompts of each prompt set of the evaluation (held-out frames; held-out words and frames)
+    and their labels."""
     prompts = [p for p in evaluation_prompts() if p.kind == "expression"]
-    return [p.text for p in prompts], [p.target for p in prompts]
+    return {
+        name: ([p.text for p in prompts if p.prompt_set == name], [p.target for p in prompts if p.prompt_set == name])
+        for name in dict.fromkeys(p.prompt_set for p in prompts)
+    }
 
 
 def label_similarity(expressions: ExpressionPairs) -> tuple[list[str], np.ndarray]:
