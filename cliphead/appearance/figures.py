@@ -118,7 +118,7 @@ def zero_shot_figure(table: pd.DataFrame, path: Path, title: str) -> Path:
 
 
 def beard_binding_figure(table: pd.DataFrame, path: Path) -> Path:
-    """Zero-shot beard colour by what the hair shows, beside the text tower's own limit (the caption oracle)."""
+    """Zero-shot beard colour by what the hair shows, beside the caption oracle (``cliphead.clip.binding``)."""
     rows = table[table["metric"].str.startswith("beard colour")].set_index("metric")
     groups = [m for m in rows.index if m.startswith("beard colour zero-shot:") and "wrong answers" not in m]
     labels = [textwrap.fill(m.split(": ", 1)[1], 16) for m in groups] + ["caption oracle:\nsentences,\nbeard ≠ hair"]

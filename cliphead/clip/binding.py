@@ -2,8 +2,8 @@
 
 Zero-shot classification (Radford et al. 2021 §3.1.2) scores an image against one prompt per class,
 here "a face with a {colour} beard". If the text tower places "a grey beard" and "grey hair" in
-nearly the same direction, a face with grey hair and a red beard scores highest for the *grey* beard,
-whatever the image tower does. Two measurements separate the towers:
+nearly the same direction, a face with grey hair and a red beard scores highest for the *grey* beard
+unless the image tower makes up for it. Two measurements separate the towers:
 
 - **image side** (:func:`beard_colour_by_hair`): zero-shot beard colour on held-out renders whose
   beard has the hair's colour, another colour, or no visible hair beside it, and the share of wrong
