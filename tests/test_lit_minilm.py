@@ -163,11 +163,11 @@ def test_beard_colour_split_by_hair_adds_up_to_the_zero_shot_accuracy(encoder, h
     from cliphead.appearance.captions import zero_shot_ensembles
     from cliphead.clip.binding import HAIR_GROUPS, beard_colour_by_hair
 
-    rows = beard_colour_by_hair(encoder, held_out)
+    images = encoder.encode_image(held_out.images)
+    rows = beard_colour_by_hair(encoder, held_out, images)
     groups = [row for row in rows if row["group"] in HAIR_GROUPS]
     truths = [ground_truth("beard_colour", r, e, {}) for r, e in zip(held_out.records, held_out.expressions())]
-    n, accuracy, _ = zero_shot(encoder.encode_image(held_out.images), truths, zero_shot_ensembles("beard_colour"),
-                               encoder)  # fmt: skip
+    n, accuracy, _ = zero_shot(images, truths, zero_shot_ensembles("beard_colour"), encoder)
     assert sum(row["images"] for row in groups) == n > 20
     assert sum(row["accuracy"] * row["images"] for row in groups) / n == pytest.approx(accuracy)
     named = rows[-1]

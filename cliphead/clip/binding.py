@@ -49,8 +49,9 @@ def _zero_shot_beard_colours(encoder: ImageTextEncoder, embeddings: torch.Tensor
     return [classes[k] for k in (embeddings @ class_embeddings(encoder, prompts).T).argmax(dim=1).tolist()]
 
 
-def beard_colour_by_hair(encoder: ImageTextEncoder, renders: RenderSet) -> list[dict]:
-    """Zero-shot beard colour per hair group, and the share of wrong answers naming the hair's colour.
+def beard_colour_by_hair(encoder: ImageTextEncoder, renders: RenderSet, image_embeddings: torch.Tensor) -> list[dict]:
+    """Zero-shot beard colour per hair group, and the share of wrong answers naming the hair's colour
+    (``image_embeddings``: every render's, in order).
 
     One dict per group (``group``, ``images``, ``accuracy``, ``chance``: its majority class), then one
     with ``group`` = "wrong answers naming the hair colour" (``images``: wrong answers on faces whose
@@ -60,7 +61,7 @@ def beard_colour_by_hair(encoder: ImageTextEncoder, renders: RenderSet) -> list[
     truths = [ground_truth("beard_colour", r, e, g) for r, e, g in zip(renders.records, expressions, geometry)]
     counted = [i for i, truth in enumerate(truths) if truth is not None]
     hairs = [ground_truth("hair_colour", renders.records[i], expressions[i], geometry[i]) for i in counted]
-    predicted = _zero_shot_beard_colours(encoder, encoder.encode_image(renders.images[counted]))
+    predicted = _zero_shot_beard_colours(encoder, image_embeddings[counted])
     groups = [_hair_group(hair, truths[i]) for hair, i in zip(hairs, counted)]
     rows = []
     for group in HAIR_GROUPS:

@@ -104,9 +104,12 @@ def retrieval_recall(image_embeddings: torch.Tensor, text_embeddings: torch.Tens
     return {f"R@{k}": float((rank < k).float().mean()) for k in ks}
 
 
-def evaluate_encoder(encoder: ImageTextEncoder, renders: RenderSet) -> tuple[list[ZeroShotResult], dict[str, float]]:
-    """Zero-shot results for every attribute (and paraphrases), and retrieval recalls, on ``renders``."""
-    images = encoder.encode_image(renders.images)
+def evaluate_encoder(
+    encoder: ImageTextEncoder, renders: RenderSet, image_embeddings: torch.Tensor | None = None
+) -> tuple[list[ZeroShotResult], dict[str, float]]:
+    """Zero-shot results for every attribute (and paraphrases), and retrieval recalls, on ``renders``
+    (``image_embeddings``: the renders' embeddings, when the caller has them already)."""
+    images = encoder.encode_image(renders.images) if image_embeddings is None else image_embeddings
     expressions, geometry = renders.expressions(), renders.geometry()
     results = []
     attributes = COLOUR_ATTRIBUTES + OTHER_ATTRIBUTES + tuple(GEOMETRY_MEASURES)
