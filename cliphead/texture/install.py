@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ import pandas as pd
 
 from cliphead.texture.checkpoints import PARTS, embedded_config, load_embedded, part_path, save_texture_model
 from cliphead.texture.training import QUICK_TEXTURE_TRAINING, TextureTrainingConfig, train_texture_model
-from cliphead.weights.manifest import WEIGHTS_DIR, install_weights
+from cliphead.weights.manifest import MANIFEST, WEIGHTS_DIR, install_weights
 
 #: The shipped model's samples over training (notebook 04), beside its weights and loss histories.
 SHIPPED_SNAPSHOTS = "texture_snapshots.npz"
@@ -25,11 +25,9 @@ DESCRIPTIONS = {
 #: The phases whose losses each part's shipped history holds (phases 3 and 4 train the UNet too; their losses
 #: are logged with the ControlNet's).
 PART_PHASES = {"vae": ("autoencoder",), "unet": ("unet",), "controlnet": ("controlnet", "anneal")}
-#: What made the shipped UNet and ControlNet: phases 1–3 (``--install`` at commit b4c657e, before phase 4
-#: existed), then phase 4 alone on their result. ``cliphead train texture --install`` now runs all four.
-ANNEALED_COMMAND = (
-    "cliphead train texture --install (at commit b4c657e), then cliphead train texture --anneal --install"
-)
+#: Phase 4 alone on the shipped weights; the manifest lists each part's commands in the order they ran
+#: (the first shipped UNet and ControlNet: ``--install`` at commit b4c657e, before phase 4 existed, then this).
+ANNEAL_COMMAND = "cliphead train texture --anneal --install"
 
 
 def train_texture(
@@ -51,6 +49,8 @@ def train_texture(
     if anneal is not None and install and Path(anneal).resolve() != WEIGHTS_DIR:
         raise ValueError("--anneal --install continues the shipped weights; drop WEIGHTS_DIR or --install.")
     config = QUICK_TEXTURE_TRAINING if quick else TextureTrainingConfig()
+    if anneal is not None:  # each phase 4 on the same weights draws its own batches and noise
+        config = replace(config, seed=config.seed + anneal_rounds_beside(anneal, config.anneal_steps))
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     earlier_snapshots = _snapshots_beside(anneal) if anneal is not None else None
@@ -93,6 +93,19 @@ def _snapshots_beside(folder: Path) -> dict[str, np.ndarray] | None:
     return None
 
 
+def shipped_command(part: str) -> str:
+    """The commands that made the shipped ``part``, as the manifest lists them."""
+    return json.loads(MANIFEST.read_text())[part_path(WEIGHTS_DIR, part).name]["command"]
+
+
+def anneal_rounds_beside(folder: Path, anneal_steps: int) -> int:
+    """How many phase 4 runs the loss history beside the weights in ``folder`` (shipped or a run's) holds."""
+    for path in (part_path(folder, "controlnet").with_suffix(".history.csv"), Path(folder) / "history.csv"):
+        if path.is_file():
+            return int((pd.read_csv(path)["phase"] == "anneal").sum()) // anneal_steps
+    return 0
+
+
 def _install(
     out: Path, history: pd.DataFrame, annealed: bool, earlier_snapshots: dict[str, np.ndarray] | None
 ) -> dict:  # fmt: skip
@@ -105,7 +118,7 @@ def _install(
         if annealed:
             rows = pd.concat([pd.read_csv(part_path(WEIGHTS_DIR, part).with_suffix(".history.csv")), rows])
         rows.to_csv(phase_history, index=False)
-        command = ANNEALED_COMMAND if annealed else "cliphead train texture --install"
+        command = f"{shipped_command(part)}, then {ANNEAL_COMMAND}" if annealed else "cliphead train texture --install"
         installed[f"installed {part}"] = install_weights(
             part_path(out, part), phase_history, part_path(WEIGHTS_DIR, part), command, DESCRIPTIONS[part]
         )
