@@ -17,7 +17,11 @@ textures through its shipped autoencoder keep hair 98%, skin 100%, beard 76% and
 time (mean 0.73, against 0.47 for the ``AutoencoderKL`` before it). Averages over 2 × 2 texels (12
 anchor channels) keep everything (mean 1.00), but the denoisers trained on them (same steps) left
 independent noise between neighbouring averages: speckled textures, on which FaceMesh found a face in
-36% of partial textures instead of 89%, and no better colours (0.25 against 0.43).
+36% of partial textures instead of 89%, and no better colours (0.25 against 0.43). Nor does weighting the
+reconstruction loss on the lips and chin (12 texels each) help: 64 or 512 times heavier there, the
+autoencoder, trained afresh, keeps lipstick in 27% and 28% of painter textures. It keeps the lips'
+lightness, which the anchor carries, and pulls their hue towards one reddish average whatever the
+lipstick (black lips come back with CIELAB a ≈ 30, as red ones do).
 
 The anchor and the detail code have different spreads, so each latent channel is standardised to
 zero mean and unit variance with statistics fitted on the training textures
