@@ -725,7 +725,8 @@ def build_parser() -> argparse.ArgumentParser:
     texture_model.add_argument(
         "--anneal", nargs="?", const="", metavar="WEIGHTS_DIR",
         help="run phase 4 alone (cosine-decayed learning rate, weight average) on trained embedded weights: those "
-        "in WEIGHTS_DIR, or the shipped ones; with --install it replaces the shipped UNet and ControlNet",
+        "in WEIGHTS_DIR, or the shipped ones; with --install it replaces the shipped UNet and ControlNet. Each repeat "
+        "on the same weights draws its own batches and noise (seed + the phase 4 runs their history holds)",
     )  # fmt: skip
     texture_model.set_defaults(run=cmd_train_texture)
 

@@ -17,7 +17,8 @@ Diffusion + ControlNet:
 4. the **anneal**: phase 3 continued with the learning rate decaying on a cosine to zero, the weights
    kept being an exponential moving average of the trained ones (``ema_decay``), as diffusion models
    are sampled (Ho et al. 2020 §4; Karras et al. 2022). Phase 3's loss is still falling when it ends at
-   a constant rate; ``cliphead train texture --anneal`` runs this phase alone on trained weights.
+   a constant rate; ``cliphead train texture --anneal`` runs this phase alone on trained weights (a
+   repeat on the same weights draws its own batches and noise).
 
 With ``--base`` (a Stable Diffusion folder) only phase 3 runs, the base frozen, as the ControlNet
 paper fine-tunes on a pretrained base.
