@@ -9,6 +9,7 @@ on (LiT, against the captions) and what the CLIP score is measured on.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,9 +45,12 @@ class HeadBank:
         return self.heads[index]
 
 
-def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
-    from tqdm.auto import tqdm
+#: Heads one worker builds per task when the bank is built in parallel.
+_BANK_CHUNK = 8
 
+
+def _bank_heads(start: int, identity_seeds: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The arrays of bank heads ``start``, ``start + 1``, … (one per identity seed), keyed ``{index}/…``."""
     from cliphead.heads.ict import load_ict_model
     from cliphead.uv.aligned import aligned_uv
     from cliphead.uv.checks import prepare_head_mesh
@@ -54,10 +58,8 @@ def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
 
     model = load_ict_model()
     labels = list(EXPRESSIONS)
-    rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
-    for index in tqdm(range(n_identities), desc="head bank (re-mesh + aligned UV)", unit="head"):
-        identity_seed = int(rng.integers(2**31))
+    for index, identity_seed in enumerate(identity_seeds, start):
         expression = labels[index % len(labels)]  # labels[0] is "neutral"
         head = remeshed_head(model, identity_seed, expression, BANK_RESOLUTION)
         prepared = prepare_head_mesh(head.vertices, head.faces)
@@ -71,9 +73,25 @@ def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
+    """Every head's arrays; chunks of heads are built in worker processes (the same arrays as one process)."""
+    from cliphead.parallel import map_in_processes
+
+    rng = np.random.default_rng(seed)
+    identity_seeds = tuple(int(rng.integers(2**31)) for _ in range(n_identities))
+    tasks = [(start, identity_seeds[start : start + _BANK_CHUNK]) for start in range(0, n_identities, _BANK_CHUNK)]
+    workers = max(1, min(len(tasks), 4, os.cpu_count() or 1))
+    parts = map_in_processes(_bank_heads, tasks, workers, "head bank (re-mesh + aligned UV)", "chunk")
+    return {key: value for part in parts for key, value in part.items()}
+
+
 @lru_cache(maxsize=4)
 def head_bank(n_heads: int = 96, seed: int = 0) -> HeadBank:
-    """``n_heads`` ICT heads cycling through the labelled expressions, built once (~1 s a head), cached."""
+    """``n_heads`` ICT heads cycling through the labelled expressions, built once (2–4 s a head on one core), cached.
+
+    More than one chunk of heads is built in spawned processes: see :mod:`cliphead.parallel` for the
+    ``if __name__ == "__main__":`` guard a script calling this needs.
+    """
     arrays = load_cached_npz(f"head-bank-{n_heads}-{seed}-{BANK_RESOLUTION}-v1", lambda: _build_bank(n_heads, seed))
     return HeadBank(
         tuple(
