@@ -119,3 +119,16 @@ def test_cli_appearance_sample_writes_texture_record_and_captions(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and "unknown attributes" in bad.stderr
+
+
+def test_evaluation_renders_show_identities_the_training_renders_never_do():
+    from cliphead.appearance.dataset import EVAL_RENDERS, RenderSetConfig
+    from cliphead.appearance.renders import bank_identity_seeds
+
+    training = RenderSetConfig()
+    training_seeds = bank_identity_seeds(training.bank_heads, 0)
+    evaluation_seeds = bank_identity_seeds(EVAL_RENDERS.bank_heads, 0)
+    assert evaluation_seeds[: training.bank_heads] == training_seeds  # the larger bank extends the training one
+    held_out = {evaluation_seeds[i] for i in EVAL_RENDERS.heads()}
+    assert len(held_out) == 100
+    assert not held_out & {training_seeds[i] for i in training.heads()}

@@ -73,12 +73,17 @@ def _bank_heads(start: int, identity_seeds: tuple[int, ...]) -> dict[str, np.nda
     return arrays
 
 
+def bank_identity_seeds(n_identities: int, seed: int) -> tuple[int, ...]:
+    """The ICT identity seeds of a bank's heads, in order: a larger bank extends a smaller one of the same seed."""
+    rng = np.random.default_rng(seed)
+    return tuple(int(rng.integers(2**31)) for _ in range(n_identities))
+
+
 def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
     """Every head's arrays; chunks of heads are built in worker processes (the same arrays as one process)."""
     from cliphead.parallel import map_in_processes
 
-    rng = np.random.default_rng(seed)
-    identity_seeds = tuple(int(rng.integers(2**31)) for _ in range(n_identities))
+    identity_seeds = bank_identity_seeds(n_identities, seed)
     tasks = [(start, identity_seeds[start : start + _BANK_CHUNK]) for start in range(0, n_identities, _BANK_CHUNK)]
     workers = max(1, min(len(tasks), 4, os.cpu_count() or 1))
     parts = map_in_processes(_bank_heads, tasks, workers, "head bank (re-mesh + aligned UV)", "chunk")
