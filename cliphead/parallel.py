@@ -9,10 +9,16 @@ calling this with ``workers`` > 1 need the usual ``if __name__ == "__main__":`` 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
+
+
+def default_workers() -> int:
+    """Worker processes to use when the caller names none: the cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _single_threaded_worker() -> None:
@@ -24,8 +30,11 @@ def _single_threaded_worker() -> None:
 def map_in_processes(
     function: Callable[..., Any], tasks: Sequence[tuple], workers: int, description: str, unit: str
 ) -> list[Any]:
-    """``[function(*task) for task in tasks]``, in ``workers`` processes when more than one, with tqdm."""
+    """``[function(*task) for task in tasks]``, in ``workers`` processes (at most one a task) when more than one,
+    with tqdm."""
     from tqdm.auto import tqdm
+
+    workers = min(workers, len(tasks))
 
     progress = {"desc": description, "unit": unit, "total": len(tasks)}
     if workers <= 1:

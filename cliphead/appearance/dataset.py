@@ -11,7 +11,6 @@ config, built in parallel worker processes, and cached in the user cache.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -22,6 +21,7 @@ from cliphead.appearance.captions import captions
 from cliphead.appearance.painter import paint_texture
 from cliphead.appearance.renders import ViewSettings, head_bank, random_view, render_head
 from cliphead.assets import load_cached_npz
+from cliphead.parallel import default_workers
 
 RENDER_SET_FORMAT = 2
 
@@ -130,7 +130,7 @@ def load_render_set(config: RenderSetConfig, workers: int | None = None) -> Rend
     ``if __name__ == "__main__":`` guard (the ``cliphead`` command, pytest and notebooks have it);
     ``workers=1`` renders in this process. The images are the same either way.
     """
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    workers = workers or default_workers()
     arrays = load_cached_npz(config.key(), lambda: _build(config, workers))
     records = tuple(Attributes.from_dict(json.loads(str(r))) for r in arrays["records"])
     return RenderSet(config, arrays["images"], records, arrays["heads"], arrays["captions"])

@@ -9,7 +9,6 @@ on (LiT, against the captions) and what the CLIP score is measured on.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,12 +80,11 @@ def bank_identity_seeds(n_identities: int, seed: int) -> tuple[int, ...]:
 
 def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
     """Every head's arrays; chunks of heads are built in worker processes (the same arrays as one process)."""
-    from cliphead.parallel import map_in_processes
+    from cliphead.parallel import default_workers, map_in_processes
 
     identity_seeds = bank_identity_seeds(n_identities, seed)
     tasks = [(start, identity_seeds[start : start + _BANK_CHUNK]) for start in range(0, n_identities, _BANK_CHUNK)]
-    workers = max(1, min(len(tasks), 4, os.cpu_count() or 1))
-    parts = map_in_processes(_bank_heads, tasks, workers, "head bank (re-mesh + aligned UV)", "chunk")
+    parts = map_in_processes(_bank_heads, tasks, default_workers(), "head bank (re-mesh + aligned UV)", "chunk")
     return {key: value for part in parts for key, value in part.items()}
 
 

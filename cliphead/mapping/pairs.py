@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -44,6 +43,7 @@ from cliphead.mapping.prompts import (
     identity_caption,
 )
 from cliphead.mapping.synthesis import build_synthesis
+from cliphead.parallel import default_workers
 
 PAIRS_FORMAT = 1
 #: Identity pairs turn the head about the vertical axis only (§2.1), over the whole front half.
@@ -191,7 +191,7 @@ def load_identity_renders(
     ``workers`` > 1 builds in spawned processes (so scripts need an ``if __name__ == "__main__":``
     guard); the arrays are the same for any number of workers.
     """
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    workers = workers or default_workers()
     key = config.key(head_fingerprint(head_weights))
     arrays = load_cached_npz(key, lambda: _build_renders(config, head_weights, workers))
     records = tuple(Attributes.from_dict(json.loads(str(r))) for r in arrays["records"])
