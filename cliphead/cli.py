@@ -160,7 +160,7 @@ def cmd_head_fit(args: argparse.Namespace) -> None:
     from cliphead.heads.io import read_point_cloud, write_head
     from cliphead.heads.metrics import sample_surface, surface_metrics
     from cliphead.meshes import load_mesh
-    from cliphead.reporting import write_json
+    from cliphead.lab.reporting import write_json
 
     points, normals = read_point_cloud(Path(args.points))
     neutral = read_point_cloud(Path(args.neutral)) if args.neutral else (points, normals)
@@ -211,8 +211,8 @@ def cmd_train_head_model(args: argparse.Namespace) -> None:
 
     from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS, save_head_model
     from cliphead.heads.ict import load_ict_model
-    from cliphead.heads.scans import QUICK_SCANS, ScanConfig, load_scans
-    from cliphead.heads.training import QUICK_MODEL, QUICK_TRAINING, TrainingConfig, train_head_model
+    from cliphead.lab.heads.scans import QUICK_SCANS, ScanConfig, load_scans
+    from cliphead.lab.heads.training import QUICK_MODEL, QUICK_TRAINING, TrainingConfig, train_head_model
     from cliphead.weights.manifest import install_weights
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
@@ -249,7 +249,7 @@ def cmd_train_head_model(args: argparse.Namespace) -> None:
 def cmd_appearance_sample(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from cliphead.appearance.sampling import write_appearance_sample
+    from cliphead.lab.world.records import write_appearance_sample
 
     overrides = _json_argument(args.attributes) if args.attributes else {}
     payload = write_appearance_sample(
@@ -300,7 +300,7 @@ def cmd_clip_score(args: argparse.Namespace) -> None:
 def cmd_train_clip(args: argparse.Namespace) -> None:
     import torch
 
-    from cliphead.clip.install import train_and_save_clip
+    from cliphead.lab.clip.recipe import train_and_save_clip
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     out = Path(args.out or ("runs/clip-quick" if args.quick else "runs/clip"))
@@ -311,7 +311,7 @@ def cmd_train_clip(args: argparse.Namespace) -> None:
 def cmd_train_mappers(args: argparse.Namespace) -> None:
     import torch
 
-    from cliphead.mapping.install import train_mappers
+    from cliphead.lab.mapping.recipe import train_mappers
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     out = Path(args.out or ("runs/mappers-quick" if args.quick else "runs/mappers"))
@@ -323,7 +323,7 @@ def cmd_train_mappers(args: argparse.Namespace) -> None:
 def cmd_train_texture(args: argparse.Namespace) -> None:
     import torch
 
-    from cliphead.texture.install import train_texture
+    from cliphead.lab.texture.recipe import train_texture
     from cliphead.weights.manifest import WEIGHTS_DIR
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
@@ -376,7 +376,7 @@ def cmd_text2head(args: argparse.Namespace) -> None:
 
 
 def cmd_bench_text2head(args: argparse.Namespace) -> None:
-    from cliphead.mapping.benchmark import benchmark_text2head, format_text2head_benchmark
+    from cliphead.lab.mapping.benchmark import benchmark_text2head, format_text2head_benchmark
 
     result = benchmark_text2head(args.res, args.repeats)
     emit(format_text2head_benchmark(result), result)
@@ -444,14 +444,14 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_bench_generate(args: argparse.Namespace) -> None:
-    from cliphead.pipeline_benchmark import benchmark_generate, format_generate_benchmark
+    from cliphead.lab.pipeline_benchmark import benchmark_generate, format_generate_benchmark
 
     result = benchmark_generate(args.repeats)
     emit(format_generate_benchmark(result), result)
 
 
 def cmd_bench_texture(args: argparse.Namespace) -> None:
-    from cliphead.texture.benchmark import benchmark_texture, format_texture_benchmark
+    from cliphead.lab.texture.benchmark import benchmark_texture, format_texture_benchmark
 
     result = benchmark_texture(args.backend, args.steps, args.repeats)
     emit(format_texture_benchmark(result), result)
@@ -477,14 +477,14 @@ def cmd_texture(args: argparse.Namespace) -> None:
 
 
 def cmd_bench_clip(args: argparse.Namespace) -> None:
-    from cliphead.clip.benchmark import benchmark_clip, format_clip_benchmark
+    from cliphead.lab.clip.benchmark import benchmark_clip, format_clip_benchmark
 
     result = benchmark_clip(args.encoder)
     emit(format_clip_benchmark(result), result)
 
 
 def cmd_bench_extract(args: argparse.Namespace) -> None:
-    from cliphead.heads.benchmark import benchmark_extraction, format_extraction_benchmark
+    from cliphead.lab.heads.benchmark import benchmark_extraction, format_extraction_benchmark
 
     result = benchmark_extraction(args.res, args.repeats, args.seed, args.weights)
     emit(format_extraction_benchmark(result), result)
@@ -554,21 +554,22 @@ def cmd_uv_align(args: argparse.Namespace) -> None:
 
 
 def cmd_uv_layout(args: argparse.Namespace) -> None:
-    from cliphead.uv.layout import LAYOUT_FILE, write_layout
+    from cliphead.lab.uv.layout_build import write_layout
+    from cliphead.uv.layout import LAYOUT_FILE
 
     path = write_layout(Path(args.out) if args.out else LAYOUT_FILE)
     emit(f"wrote {path}", {"layout": str(path)})
 
 
 def cmd_bench_uv(args: argparse.Namespace) -> None:
-    from cliphead.uv.benchmark import benchmark_uv, format_benchmark
+    from cliphead.lab.uv.benchmark import benchmark_uv, format_benchmark
 
     result = benchmark_uv(resolution=args.resolution, repeats=args.repeats, seed=args.seed)
     emit(format_benchmark(result), result)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from cliphead.reproduce import format_report, reproduce
+    from cliphead.lab.reproduce import format_report, reproduce
 
     report = reproduce(quick=args.quick, only=args.only, results_dir=args.results_dir, figures_dir=args.figures_dir)
     emit(format_report(report), report)

@@ -44,12 +44,10 @@ def turntable_frames(
     head: TexturedHead, frames: int = TURNTABLE_FRAMES, size: int = TURNTABLE_SIZE
 ) -> list[np.ndarray]:
     """Renders of the textured head turning once about the vertical axis."""
-    from cliphead.appearance.renders import BankHead, View, render_head
+    from cliphead.render.lit import View, render_head
 
-    bank_head = BankHead(head.vertices, head.faces, head.uv, head.landmarks, 0, "")
     yaws = np.linspace(-180.0, 180.0, frames, endpoint=False)
-    return [render_head(bank_head, head.texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)), size, 0.85)
-            for yaw in yaws]  # fmt: skip
+    return [render_head(head, head.texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)), size, 0.85) for yaw in yaws]
 
 
 def _weights_record(backends: dict[str, str]) -> dict[str, dict]:
@@ -76,7 +74,7 @@ def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str])
     from cliphead.heads.io import write_landmarks
     from cliphead.meshes import write_obj
     from cliphead.render.views import save_image
-    from cliphead.reporting import git_commit, package_version
+    from cliphead.provenance import git_commit, package_version
     from cliphead.texture.export import preview_picture
     from cliphead.texture.rectify import rectification_record
 

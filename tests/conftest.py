@@ -24,7 +24,7 @@ def ict_model():
 @pytest.fixture(scope="session")
 def remeshed_heads(ict_model):
     """Heads as NPHM-like meshes: random identity + labelled expression, marching cubes, neck cropped."""
-    from cliphead.uv.evaluation import remeshed_head
+    from cliphead.lab.uv.evaluation import remeshed_head
 
     return [remeshed_head(ict_model, seed, expression, resolution=HEAD_RESOLUTION) for seed, expression in HEAD_CASES]
 

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from cliphead.appearance.attributes import HAIR_COLOURS, LIPSTICKS, MONK_SKIN_TONES, Attributes, hex_rgb
-from cliphead.appearance.painter import STATUE_METALS, paint_texture
-from cliphead.appearance.regions import LEFT_EYE, OUTER_LIPS, RIGHT_EYE, region_masks
+from cliphead.lab.world.attributes import HAIR_COLOURS, LIPSTICKS, MONK_SKIN_TONES, Attributes, hex_rgb
+from cliphead.lab.world.painter import STATUE_METALS, paint_texture
+from cliphead.lab.world.regions import LEFT_EYE, OUTER_LIPS, RIGHT_EYE, region_masks
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +122,8 @@ def test_cli_appearance_sample_writes_texture_record_and_captions(tmp_path):
 
 
 def test_evaluation_renders_show_identities_the_training_renders_never_do():
-    from cliphead.appearance.dataset import EVAL_RENDERS, RenderSetConfig
-    from cliphead.appearance.renders import bank_identity_seeds
+    from cliphead.lab.world.dataset import EVAL_RENDERS, RenderSetConfig
+    from cliphead.lab.world.renders import bank_identity_seeds
 
     training = RenderSetConfig()
     training_seeds = bank_identity_seeds(training.bank_heads, 0)

@@ -1,4 +1,4 @@
-"""Tests of cliphead.appearance.geometry (geometry words) and cliphead.appearance.captions (phrasings)."""
+"""Tests of cliphead.lab.world.geometry (geometry words) and cliphead.lab.world.captions (phrasings)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import HEAD_CASES
 
-from cliphead.appearance.attributes import HAIR_COLOURS, Attributes, sample_attributes
-from cliphead.appearance.captions import (
+from cliphead.lab.world.attributes import HAIR_COLOURS, Attributes, sample_attributes
+from cliphead.lab.world.captions import (
     EXPRESSION_PHRASES,
     HAIR_WORDS,
     PARAPHRASES,
@@ -25,7 +25,7 @@ from cliphead.appearance.captions import (
     zero_shot_ensembles,
     zero_shot_prompts,
 )
-from cliphead.appearance.geometry import GEOMETRY_MEASURES, geometry_words, measure_geometry, population_tertiles
+from cliphead.lab.world.geometry import GEOMETRY_MEASURES, geometry_words, measure_geometry, population_tertiles
 from cliphead.heads.expressions import EXPRESSION_LABELS
 from cliphead.heads.ict import SKIN_LAST_VERTEX
 from cliphead.heads.surfaces import sample_identity, skin_head

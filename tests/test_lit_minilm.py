@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from cliphead.appearance.attributes import Attributes
-from cliphead.appearance.dataset import QUICK_EVAL_RENDERS, load_render_set
+from cliphead.lab.world.attributes import Attributes
+from cliphead.lab.world.dataset import QUICK_EVAL_RENDERS, load_render_set
 from cliphead.clip import build_encoder
-from cliphead.clip.evaluation import ground_truth, zero_shot
+from cliphead.lab.clip.evaluation import ground_truth, zero_shot
 from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS
 from cliphead.clip.score import clip_score, clip_scores
 from cliphead.weights.manifest import MANIFEST, MAX_WEIGHTS_BYTES, sha256_of
@@ -52,7 +52,7 @@ def test_embeddings_are_unit_vectors_in_one_space(encoder):
 
 def test_zero_shot_hair_colour_on_held_out_renders(encoder, held_out):
     """The shipped tower names the hair colour of renders it never saw (10 classes, chance ~0.1)."""
-    from cliphead.appearance.captions import zero_shot_prompts
+    from cliphead.lab.world.captions import zero_shot_prompts
 
     images = encoder.encode_image(held_out.images)
     truths = [ground_truth("hair_colour", r, e, {}) for r, e in zip(held_out.records, held_out.expressions())]
@@ -61,8 +61,9 @@ def test_zero_shot_hair_colour_on_held_out_renders(encoder, held_out):
 
 
 def test_clip_score_prefers_the_right_prompt_and_averages_views(encoder):
-    from cliphead.appearance.painter import paint_texture
-    from cliphead.appearance.renders import View, head_bank, render_head
+    from cliphead.lab.world.painter import paint_texture
+    from cliphead.lab.world.renders import head_bank
+    from cliphead.render.lit import View, render_head
 
     head = head_bank(1, 0)[0]
     texture = paint_texture(Attributes(hair_colour="red", style="none"), 256, seed=0)
@@ -160,8 +161,8 @@ def test_plain_torch_minilm_matches_sentence_transformers(encoder):
 
 def test_beard_colour_split_by_hair_adds_up_to_the_zero_shot_accuracy(encoder, held_out):
     """The hair groups partition the faces with a beard, and their accuracies average to evaluation.zero_shot's."""
-    from cliphead.appearance.captions import zero_shot_ensembles
-    from cliphead.clip.binding import HAIR_GROUPS, beard_colour_by_hair
+    from cliphead.lab.world.captions import zero_shot_ensembles
+    from cliphead.lab.clip.binding import HAIR_GROUPS, beard_colour_by_hair
 
     images = encoder.encode_image(held_out.images)
     rows = beard_colour_by_hair(encoder, held_out, images)
@@ -176,7 +177,7 @@ def test_beard_colour_split_by_hair_adds_up_to_the_zero_shot_accuracy(encoder, h
 
 def test_the_text_tower_binds_beard_colour_to_the_hair():
     """Sentences naming one hair and another beard colour mostly score highest for the hair's colour (README)."""
-    from cliphead.clip.binding import caption_oracle, colour_direction_cosine, oracle_sentences
+    from cliphead.lab.clip.binding import caption_oracle, colour_direction_cosine, oracle_sentences
 
     sentences = oracle_sentences()
     assert len(sentences) == 90 * 9 and all(hair != beard for _, hair, beard in sentences)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from cliphead.appearance.captions import EXPRESSION_PHRASES, caption_words
+from cliphead.lab.world.captions import EXPRESSION_PHRASES, caption_words
 from cliphead.heads.expressions import EXPRESSION_LABELS
-from cliphead.mapping.prompts import (
+from cliphead.lab.mapping.prompts import (
     EXPRESSION_WORDINGS,
     HELD_OUT_EXPRESSIONS,
     NO_FACE_HELD_OUT,
@@ -43,7 +43,7 @@ def encoder():
 
 @pytest.fixture(scope="module")
 def tiny_renders():
-    from cliphead.mapping.pairs import IdentityPairConfig, load_identity_renders
+    from cliphead.lab.mapping.pairs import IdentityPairConfig, load_identity_renders
 
     return load_identity_renders(IdentityPairConfig(**TINY_PAIRS), workers=1)
 
@@ -68,7 +68,7 @@ def test_extract_disk_gives_a_disk_the_aligned_uv_accepts(head_model):
 
 
 def test_identity_renders_are_deterministic_and_consistent(tiny_renders, head_model):
-    from cliphead.mapping.pairs import IdentityPairConfig, _build_renders
+    from cliphead.lab.mapping.pairs import IdentityPairConfig, _build_renders
 
     renders = tiny_renders
     assert renders.images.shape == (6, 96, 96, 3) and renders.normals.shape == (2, 96, 96, 3)
@@ -86,7 +86,7 @@ def test_identity_renders_are_deterministic_and_consistent(tiny_renders, head_mo
 
 
 def test_identity_captions_name_the_measured_words(tiny_renders, encoder):
-    from cliphead.mapping.pairs import identity_pairs
+    from cliphead.lab.mapping.pairs import identity_pairs
 
     pairs = identity_pairs(tiny_renders, encoder)
     assert pairs.image_psi.shape == pairs.caption_psi.shape == (6, encoder.dim)
@@ -103,7 +103,7 @@ def test_identity_captions_name_the_measured_words(tiny_renders, encoder):
 
 
 def test_identity_caption_joins_words():
-    from cliphead.appearance.attributes import Attributes
+    from cliphead.lab.world.attributes import Attributes
 
     caption = identity_caption(
         Attributes(age="old"), {"face_length": "long face", "chin": None, "nose_width": "wide nose"}
@@ -146,7 +146,7 @@ def test_mapping_mlp_shape_skip_and_round_trip(tmp_path):
 
 
 def test_training_learns_a_held_out_mapping_and_the_cyclic_variant_runs():
-    from cliphead.mapping.training import (
+    from cliphead.lab.mapping.training import (
         MapperTrainingConfig,
         TrainingSet,
         cyclic_ablation,
@@ -175,8 +175,8 @@ def test_training_learns_a_held_out_mapping_and_the_cyclic_variant_runs():
 
 
 def test_input_noise_moves_psi_by_its_norm_and_validation_never_sees_evaluation_wordings():
-    from cliphead.mapping.training import noisy
-    from cliphead.mapping.wording_validation import VALIDATION_WORDINGS, wording_split
+    from cliphead.lab.mapping.training import noisy
+    from cliphead.lab.mapping.wording_validation import VALIDATION_WORDINGS, wording_split
 
     psi = torch.nn.functional.normalize(torch.randn(500, 384), dim=-1)
     moved = noisy(psi, 0.3, torch.Generator().manual_seed(0))
@@ -192,7 +192,7 @@ def test_input_noise_moves_psi_by_its_norm_and_validation_never_sees_evaluation_
 def test_shipped_expression_noise_is_the_committed_sweeps_best():
     import pandas as pd
 
-    from cliphead.mapping.install import EXPRESSION_INPUT_NOISE
+    from cliphead.lab.mapping.recipe import EXPRESSION_INPUT_NOISE
 
     sweep = pd.read_csv(Path(__file__).resolve().parent.parent / "results" / "mapper_exp_noise.csv")
     best = sweep.loc[sweep["validation_accuracy"] == sweep["validation_accuracy"].max(), "input_noise"].min()
@@ -201,7 +201,7 @@ def test_shipped_expression_noise_is_the_committed_sweeps_best():
 
 def test_expression_measure_recognises_every_label(head_model):
     from cliphead.heads.generation import extract_disk
-    from cliphead.mapping.evaluation import deformation_features, nearest_expression, region_points
+    from cliphead.lab.mapping.evaluation import deformation_features, nearest_expression, region_points
 
     z_id = head_model.sample_identity_code(3)
     extraction = extract_disk(head_model, z_id, 64 + 32)
@@ -269,8 +269,8 @@ def test_text2head_cli_writes_mesh_and_landmarks(tmp_path):
 def test_controlnet_appearance_step_runs_a_local_diffusers_pipeline(tmp_path):
     from tiny_diffusers import save_tiny_controlnet_pipeline
 
-    from cliphead.mapping.pairs import IdentityPairConfig, _build_renders
-    from cliphead.mapping.synthesis import build_synthesis
+    from cliphead.lab.mapping.pairs import IdentityPairConfig, _build_renders
+    from cliphead.lab.mapping.synthesis import build_synthesis
 
     folder = save_tiny_controlnet_pipeline(tmp_path / "controlnet-pipeline")
     config = IdentityPairConfig(n_identities=1, views_per_identity=2, kept=2, synthesis=f"controlnet:{folder}", seed=7)

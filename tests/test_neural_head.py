@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS, load_head_model
-from cliphead.heads.evaluation import NOSE_TIP, face_region, scan_surface
+from cliphead.lab.heads.evaluation import NOSE_TIP, face_region, scan_surface
 from cliphead.heads.fitting import FitSettings, fit_identity
 from cliphead.heads.generation import extract_canonical, head_validity, neural_head
 from cliphead.heads.metrics import sample_surface, surface_metrics_by_region
-from cliphead.heads.scans import QUICK_SCANS, load_scans
+from cliphead.lab.heads.scans import QUICK_SCANS, load_scans
 from cliphead.weights.manifest import MANIFEST, MAX_WEIGHTS_BYTES, sha256_of
 
 #: Grid of the 100-sample validity check (1.25 mm voxels at 256; 2.5 mm here).

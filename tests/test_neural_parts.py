@@ -14,7 +14,7 @@ from cliphead.assets import AssetNotFoundError
 from cliphead.heads.checkpoints import load_head_model, save_head_model
 from cliphead.heads.fitting import chamfer, fit_linear
 from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel, sample_triplane
-from cliphead.heads.scans import QUICK_SCANS, SOLID_FLOOR_Y, load_scans
+from cliphead.lab.heads.scans import QUICK_SCANS, SOLID_FLOOR_Y, load_scans
 from cliphead.heads.surfaces import watertight_skin
 
 TINY = NeuralHeadConfig(

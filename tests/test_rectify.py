@@ -11,8 +11,8 @@ import pytest
 import torch
 from scipy.ndimage import map_coordinates
 
-from cliphead.appearance.attributes import sample_attributes
-from cliphead.appearance.painter import paint_texture
+from cliphead.lab.world.attributes import sample_attributes
+from cliphead.lab.world.painter import paint_texture
 from cliphead.texture.crop import crop_face, face_box
 from cliphead.texture.landmarks import detect_landmarks, landmark_error, resize_image
 from cliphead.texture.rectify import rectification_figure, rectify
@@ -24,7 +24,7 @@ FACE_SHIFT = np.array([0.024, 0.018])
 @pytest.fixture(scope="module")
 def normal_maps():
     """UV normal maps of one bank head at 128 and 512 px."""
-    from cliphead.appearance.renders import head_bank
+    from cliphead.lab.world.renders import head_bank
     from cliphead.uv.bake import uv_normal_map
 
     head = head_bank(1, 0)[0]

@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 from PIL import Image
 
-from cliphead.reproduce import changed_numbers, notebook_paths
+from cliphead.lab.reproduce import changed_numbers, notebook_paths
 
 
 def test_notebooks_are_committed_clean():

@@ -15,7 +15,7 @@ from cliphead.texture.sampling import SamplingSettings, generate_textures
 
 @pytest.fixture(scope="module")
 def quick_triples():
-    from cliphead.texture.data import QUICK_TEXTURE_DATA, load_texture_triples
+    from cliphead.lab.texture.data import QUICK_TEXTURE_DATA, load_texture_triples
 
     return load_texture_triples(QUICK_TEXTURE_DATA)
 
@@ -29,7 +29,7 @@ def shipped_model():
 
 @pytest.fixture(scope="module")
 def layout_normal_map():
-    from cliphead.appearance.renders import head_bank
+    from cliphead.lab.world.renders import head_bank
     from cliphead.uv.bake import uv_normal_map
 
     head = head_bank(1, 0)[0]
@@ -37,7 +37,7 @@ def layout_normal_map():
 
 
 def test_face_box_frames_every_landmark_target_and_round_trips():
-    from cliphead.appearance.regions import template_texels
+    from cliphead.lab.world.regions import template_texels
     from cliphead.texture.crop import face_box
 
     box = face_box()
@@ -96,7 +96,7 @@ def test_colour_anchor_carries_the_texture_averaged_over_its_blocks(anchor_pool)
 
 def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
     from cliphead.texture.checkpoints import load_embedded
-    from cliphead.texture.install import train_texture
+    from cliphead.lab.texture.recipe import train_texture
 
     payload = train_texture(tmp_path, quick=True)
     history = __import__("pandas").read_csv(tmp_path / "history.csv")
@@ -127,7 +127,7 @@ def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
 
 
 def test_weight_average_follows_the_weights_at_its_decay():
-    from cliphead.texture.training import WeightAverage
+    from cliphead.lab.texture.training import WeightAverage
 
     layer = torch.nn.Linear(3, 2)
     start = layer.weight.detach().clone()
@@ -141,7 +141,7 @@ def test_weight_average_follows_the_weights_at_its_decay():
 
 
 def test_shipped_weights_are_listed_small_and_intact():
-    from cliphead.texture.install import ANNEAL_COMMAND
+    from cliphead.lab.texture.recipe import ANNEAL_COMMAND
     from cliphead.weights.manifest import MANIFEST, WEIGHTS_DIR, verify_manifest
 
     entries = json.loads(MANIFEST.read_text())
@@ -167,7 +167,7 @@ def test_shipped_model_is_seeded_and_diverse(shipped_model, layout_normal_map):
 
 @pytest.mark.parametrize("prompt", ["a bowl of cereal riding a skateboard", "zxqv glorp"])
 def test_a_prompt_never_seen_still_gives_a_valid_texture(shipped_model, layout_normal_map, prompt):
-    from cliphead.appearance.regions import REGION_NAMES, region_masks
+    from cliphead.lab.world.regions import REGION_NAMES, region_masks
 
     texture = generate_textures(shipped_model, layout_normal_map[None], [prompt])[0]
     assert texture.shape == (shipped_model.texture_size,) * 2 + (3,)
@@ -216,9 +216,9 @@ def test_guidance_rescale_restores_the_conditional_spread():
 
 
 def test_the_sampler_is_chosen_on_prompts_and_heads_the_evaluation_does_not_use():
-    from cliphead.texture.evaluation import FRAMES, TextureEvalConfig, evaluation_prompts
+    from cliphead.lab.texture.evaluation import FRAMES, TextureEvalConfig, evaluation_prompts
     from cliphead.texture.sampling import DEFAULT_SAMPLING
-    from cliphead.texture.sampling_validation import (
+    from cliphead.lab.texture.sampling_validation import (
         CANDIDATES,
         VALIDATION_FRAMES,
         VALIDATION_HEAD_SEED,
@@ -234,7 +234,7 @@ def test_the_sampler_is_chosen_on_prompts_and_heads_the_evaluation_does_not_use(
 
 
 def test_shipped_model_draws_skin_and_hair_from_the_prompt_through_cross_attention(shipped_model, quick_triples):
-    from cliphead.texture.evaluation import prompt_knowledge
+    from cliphead.lab.texture.evaluation import prompt_knowledge
 
     knowledge = prompt_knowledge(shipped_model, quick_triples, n=48)
     r2 = knowledge.set_index(["region", "prompt read as"])["r2_L"]
@@ -253,7 +253,7 @@ def test_stable_diffusion_path_fine_tunes_and_samples(tmp_path, quick_triples):
     from tiny_diffusers import save_tiny_controlnet_pipeline
 
     from cliphead.texture.checkpoints import load_texture_model
-    from cliphead.texture.install import train_texture
+    from cliphead.lab.texture.recipe import train_texture
 
     base = save_tiny_controlnet_pipeline(tmp_path / "sd")
     before = load_texture_model(f"stable-diffusion:{base}")

@@ -1,4 +1,4 @@
-"""The attribute-measuring instrument of generated textures (cliphead.texture.measure)."""
+"""The attribute-measuring instrument of generated textures (cliphead.lab.texture.measure)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cliphead.appearance.attributes import Attributes
-from cliphead.appearance.painter import paint_texture
-from cliphead.texture.measure import (
+from cliphead.lab.world.attributes import Attributes
+from cliphead.lab.world.painter import paint_texture
+from cliphead.lab.texture.measure import (
     MEASURED_ATTRIBUTES,
     MEASURED_VALUES,
     attribute_found,

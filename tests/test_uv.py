@@ -11,7 +11,7 @@ from cliphead.uv.aligned import ANCHORED_LANDMARKS, aligned_uv, landmark_warp, u
 from cliphead.uv.bake import uv_normal_map
 from cliphead.uv.checks import prepare_head_mesh
 from cliphead.uv.distortion import area_scale_error, distortion_summary, quasi_conformal_error
-from cliphead.uv.evaluation import alignment_spread, evaluate_head, original_uv_summary
+from cliphead.lab.uv.evaluation import alignment_spread, evaluate_head, original_uv_summary
 from cliphead.uv.layout import CURVES, boundary_curve
 from cliphead.uv.seam import cut_to_disk
 
@@ -276,7 +276,8 @@ def test_obj_without_uv(head_mesh_file, remeshed_heads):
 def test_shipped_layout_is_what_the_command_makes(tmp_path):
     import json
 
-    from cliphead.uv.layout import LAYOUT_FILE, write_layout
+    from cliphead.lab.uv.layout_build import write_layout
+    from cliphead.uv.layout import LAYOUT_FILE
 
     shipped = json.loads(LAYOUT_FILE.read_text())
     made = json.loads(write_layout(tmp_path / "layout.json").read_text())

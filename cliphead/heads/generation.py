@@ -19,7 +19,7 @@ import torch
 
 from cliphead.heads.extraction import GridSDF, evaluate_coarse_to_fine, extract_mesh
 from cliphead.heads.remesh import NECK_PLANE_Y, OFFSETS_VOXELS, crop_below
-from cliphead.heads.scans import box_bounds
+from cliphead.heads.neural import box_bounds
 from cliphead.heads.surfaces import Head
 from cliphead.meshes import (
     MeshError,

@@ -19,7 +19,7 @@ ensemble of local MLPs.
   like NPHM's anchors; the expression deformation moves them with the surface.
 
 Points are in the ICT frame (cm); inside the model they are scaled into the cube [-1, 1]³ of
-:data:`~cliphead.heads.scans.BOX_CENTRE` / :data:`~cliphead.heads.scans.BOX_HALF_SIDE`.
+:data:`BOX_CENTRE` / :data:`BOX_HALF_SIDE`.
 """
 
 from __future__ import annotations
@@ -27,13 +27,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cliphead.heads.scans import BOX_CENTRE, BOX_HALF_SIDE
-
 N_LANDMARKS = 68
+#: The box every head of the model lies in (cm, ICT frame): centre and half side of a cube.
+BOX_CENTRE = np.array([0.0, 1.5, 1.5])
+BOX_HALF_SIDE = 16.0
+
+
+def box_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """Corners of the model's cube (cm)."""
+    return BOX_CENTRE - BOX_HALF_SIDE, BOX_CENTRE + BOX_HALF_SIDE
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cliphead.uv.layout import landmark_targets
+
 #: The crop's side is this many times the larger extent of the landmark targets (forehead to chin).
 CROP_MARGIN = 1.35
+#: The texture size at which the landmark targets are placed when the box is found.
+LANDMARK_GRID = 512
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,7 @@ class FaceBox:
 @lru_cache(maxsize=1)
 def face_box() -> FaceBox:
     """The layout's face crop: centred on the landmark targets' bounding box, ``CROP_MARGIN`` × its extent."""
-    from cliphead.appearance.regions import template_texels
-
-    texels = template_texels(512)
-    targets = texels.landmarks_px / texels.size
+    targets = landmark_targets(LANDMARK_GRID) / LANDMARK_GRID
     low, high = targets.min(axis=0), targets.max(axis=0)
     centre = (low + high) / 2
     side = float(CROP_MARGIN * (high - low).max())

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from cliphead.texture.crop import crop_face, face_box
+from cliphead.uv.layout import landmark_targets
 
 #: Side of the image FaceMesh sees (the face window of a full layout, or a whole partial texture).
 DETECTION_SIZE = 256
@@ -148,15 +149,8 @@ def detect_landmarks(texture: np.ndarray, normals: np.ndarray, *, face_crop: boo
     return face_box().to_texture(points, DETECTION_SIZE, size)
 
 
-def layout_targets(size: int) -> np.ndarray:
-    """The layout's iBUG-68 landmark targets in pixel coordinates (column, row) of a ``size`` texture."""
-    from cliphead.appearance.regions import TEXEL_SIZE, template_texels
-
-    return (template_texels(TEXEL_SIZE).landmarks_px + 0.5) * size / TEXEL_SIZE - 0.5
-
-
 def landmark_error(landmarks: np.ndarray, size: int) -> float:
     """Mean distance of the :data:`IBUG_TO_MEDIAPIPE` landmarks from their layout targets, in texture widths."""
     ibug, mediapipe = (np.array(indices) for indices in zip(*IBUG_TO_MEDIAPIPE.items()))
-    distances = np.linalg.norm(landmarks[mediapipe] - layout_targets(size)[ibug], axis=1)
+    distances = np.linalg.norm(landmarks[mediapipe] - landmark_targets(size)[ibug], axis=1)
     return float(distances.mean() / size)

@@ -8,7 +8,7 @@ thin-plate spline that takes its facial features to the partial texture's, and p
 texture into the face window with a feathered edge, so the seam falls on matching content.
 
 The method rests on the partial texture placing the features better. Since the aligned layout fixes
-where every landmark belongs (:func:`~cliphead.texture.landmarks.layout_targets`), that can be checked
+where every landmark belongs (:func:`~cliphead.uv.layout.landmark_targets`), that can be checked
 before anything is warped: when the partial texture's detected features are no closer to their
 targets than the full texture's, pasting it would move the face away from the geometry, and the
 full texture is kept with that reason.
@@ -31,12 +31,12 @@ import torch.nn.functional as F
 from scipy.interpolate import RBFInterpolator
 
 from cliphead.texture.crop import face_box
+from cliphead.uv.layout import landmark_targets
 from cliphead.texture.landmarks import (
     IBUG_TO_MEDIAPIPE,
     detect_landmarks,
     feature_indices,
     landmark_error,
-    layout_targets,
     resize_image,
 )
 
@@ -213,7 +213,7 @@ def rectification_figure(full: np.ndarray, partial: np.ndarray, result: Rectific
     left, top, side = face_box().pixels(size)
     window = (left - 0.5, left + side - 0.5, top + side - 0.5, top - 0.5)
     ibug, mediapipe = (list(indices) for indices in zip(*IBUG_TO_MEDIAPIPE.items()))
-    targets = layout_targets(size)[ibug]
+    targets = landmark_targets(size)[ibug]
     whole = (-0.5, size - 0.5, size - 0.5, -0.5)  # imshow extent of an out_size texture
     panels = (  # title, image, its extent in texture pixels, landmarks, landmark error
         ("full texture", resize_image(full, size), whole, result.full_landmarks, result.error_before),

@@ -63,11 +63,15 @@ class SamplingSettings:
 DEFAULT_SAMPLING = SamplingSettings()
 
 
+def as_model_images(images: np.ndarray) -> torch.Tensor:
+    """(n, S, S, 3) uint8 or [0, 1] float images → (n, 3, S, S) float32 in [-1, 1]."""
+    array = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+    return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous() * 2.0 - 1.0
+
+
 def hint_tensor(normal_maps: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     """UV normal maps ``(n, S, S, 3)`` in [0, 1] (or uint8) → the ControlNet's ``(n, 3, size, size)`` in [-1, 1]."""
     import torch.nn.functional as F
-
-    from cliphead.texture.data import as_model_images
 
     hints = normal_maps if isinstance(normal_maps, torch.Tensor) else as_model_images(np.asarray(normal_maps))
     if hints.shape[-1] != size:

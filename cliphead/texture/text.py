@@ -8,7 +8,7 @@ number of tokens per prompt (the empty prompt is classifier-free guidance's unco
 The embedded UNet also adds the prompt's pooled sentence embedding (the ``lit-minilm`` text
 embedding) to its timestep embedding, as SDXL adds its pooled text embedding. The shipped model does
 not use it: what it draws from the prompt alone comes through cross-attention, and replacing the
-pooled embedding by the empty prompt's changes nothing (:func:`~cliphead.texture.evaluation.prompt_knowledge`).
+pooled embedding by the empty prompt's changes nothing (:func:`~cliphead.lab.texture.evaluation.prompt_knowledge`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ boundary between anchors spread by arc length. Two curves are provided:
 
 Each curve also carries the UV positions of the template's 68 landmarks under its map: the targets
 that :func:`cliphead.uv.aligned.aligned_uv` pulls a head's landmarks to when it knows them. Both ship
-in ``cliphead/uv/layout.json``, regenerated (deterministically) by ``cliphead uv layout``.
+in ``cliphead/uv/layout.json``, which the lab's :mod:`cliphead.lab.uv.layout_build` makes (deterministically)
+from the template head with ``cliphead uv layout``; at inference the layout is only read.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cliphead.uv.seam import ANCHORS, Disk
+from cliphead.uv.seam import Disk
 
 LAYOUT_FILE = Path(__file__).with_name("layout.json")
 #: Empty border kept around the layout in the unit square.
@@ -63,36 +64,6 @@ def place_boundary(disk: Disk, curve: BoundaryCurve) -> np.ndarray:
     return uv
 
 
-def circle_curve(anchor_angles: tuple[float, ...] = (90.0, 190.0, 270.0, 350.0), samples: int = 64) -> BoundaryCurve:
-    """The circle of radius 0.5 - MARGIN about (0.5, 0.5), anchors at the given angles (degrees)."""
-    angles = np.radians(np.append(anchor_angles, anchor_angles[0] + 360.0))
-    radius = 0.5 - MARGIN
-    segments = []
-    for a, b in zip(angles[:-1], angles[1:]):
-        theta = np.linspace(a, b if b > a else b + 2 * np.pi, samples)
-        segments.append(0.5 + radius * np.stack([np.cos(theta), np.sin(theta)], axis=1))
-    return BoundaryCurve("circle", tuple(segments))
-
-
-def conformal_template_curve(disk: Disk) -> BoundaryCurve:
-    """The boundary of the LSCM map of a template disk, crown up, fitted into the unit square."""
-    import igl
-
-    pins = disk.boundary[disk.anchor_positions[[0, 2]]]
-    uv, _ = igl.lscm(disk.vertices, disk.faces, pins, np.array([[0.0, 1.0], [0.0, 0.0]]))
-    boundary_uv = uv[disk.boundary]
-    # Face the viewer: the head's +x half (the last anchor's side) to the right.
-    if boundary_uv[disk.anchor_positions[3], 0] < boundary_uv[disk.anchor_positions[1], 0]:
-        boundary_uv[:, 0] *= -1
-    low, high = boundary_uv.min(axis=0), boundary_uv.max(axis=0)
-    scale = (1.0 - 2 * MARGIN) / (high - low).max()
-    boundary_uv = (boundary_uv - (low + high) / 2) * scale + 0.5
-    ends = np.append(disk.anchor_positions, len(disk.boundary))
-    closed = np.concatenate([boundary_uv, boundary_uv[:1]])
-    segments = tuple(closed[ends[k] : ends[k + 1] + 1] for k in range(4))
-    return BoundaryCurve("conformal", segments)
-
-
 @lru_cache(maxsize=4)
 def boundary_curve(name: str = "conformal") -> BoundaryCurve:
     """The named fixed boundary curve with its landmark targets, from the shipped ``layout.json``."""
@@ -102,48 +73,10 @@ def boundary_curve(name: str = "conformal") -> BoundaryCurve:
     return BoundaryCurve(name, tuple(np.asarray(s) for s in payload["segments"]), np.asarray(payload["landmarks_uv"]))
 
 
-def template_head(resolution: int = 160):
-    """ICT-FaceKit's neutral head, re-meshed by marching cubes, and its 68 landmarks."""
-    from cliphead.heads.ict import load_ict_model
-    from cliphead.heads.remesh import remesh_head
-    from cliphead.heads.surfaces import Head, skin_head, watertight_skin
+def landmark_targets(size: int, curve: str = "conformal") -> np.ndarray:
+    """The template's 68 landmark targets in pixel coordinates (column, row) of a ``size`` texture.
 
-    skin = skin_head(load_ict_model())
-    closed = watertight_skin(skin)
-    return Head(*remesh_head(closed.vertices, closed.faces, resolution), skin.landmarks)
-
-
-def build_layout(resolution: int = 160) -> dict:
-    """Both curves and their landmark targets, computed from the template head."""
-    from cliphead.uv.aligned import harmonic_map, uv_at_points
-    from cliphead.uv.seam import cut_to_disk
-
-    head = template_head(resolution)
-    disk = cut_to_disk(head.vertices, head.faces)
-    curves = {}
-    for curve in (conformal_template_curve(disk), circle_curve()):
-        uv = harmonic_map(disk, place_boundary(disk, curve))
-        curves[curve.name] = {
-            "segments": [np.round(s, 6).tolist() for s in curve.segments],
-            "landmarks_uv": np.round(uv_at_points(disk.vertices, disk.faces, uv, head.landmarks), 6).tolist(),
-        }
-    return {
-        "anchors": list(ANCHORS),
-        "curves": curves,
-        "provenance": {
-            "command": "cliphead uv layout",
-            "template": "ICT-FaceKit generic_neutral_mesh: watertight skin, marching cubes, cropped at the neck plane",
-            "resolution": resolution,
-            "conformal": "igl.lscm of the seam-cut template, crown pinned at (0, 1), front of the neck at (0, 0)",
-        },
-    }
-
-
-def write_layout(path: Path = LAYOUT_FILE) -> Path:
-    """Regenerate the layout file from the template head."""
-    from cliphead.files import atomic_path
-
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(build_layout()) + "\n")
-    boundary_curve.cache_clear()
-    return path
+    UV (0, 0) is the texture's bottom-left corner and a pixel's centre sits half a pixel in.
+    """
+    landmarks_uv = boundary_curve(curve).landmarks_uv
+    return np.stack([landmarks_uv[:, 0] * size - 0.5, (1.0 - landmarks_uv[:, 1]) * size - 0.5], axis=1)

@@ -1,0 +1,1 @@
+"""The embedded CLIP's lab: LiT training of the image tower, evaluation, the binding study, benchmarks."""

@@ -1,0 +1,81 @@
+"""``cliphead bench text2head``: prompt → head mesh on disk, against extracting a sampled head, same run.
+
+Three figures, each a median over the repeats:
+
+- **warm**: in one process with everything loaded, a prompt → text embedding → MLP_id/MLP_exp →
+  extraction at the resolution → expression deformation → OBJ + landmarks written;
+- **baseline**: the extraction and deformation of a sampled identity alone (what ``head sample
+  --backend neural`` does), so the ratio shows what text and mapping add;
+- **cold**: the whole ``cliphead text2head`` command in a fresh interpreter (imports, loading the
+  encoder, the mappers and the head model), which is what a user waits for.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cliphead.lab.reporting import median_seconds
+
+#: The issue's bar for ``cliphead text2head`` at resolution 256 on 2 cores.
+TARGET_SECONDS = 5.0
+BENCH_PROMPT = "a laughing old man with a long face and a grey beard"
+
+
+def benchmark_text2head(resolution: int = 256, repeats: int = 3, prompt: str = BENCH_PROMPT) -> dict:
+    from cliphead.heads.generation import neural_head
+    from cliphead.mapping.text2head import TextToHead, write_generated_head
+
+    start = time.perf_counter()
+    text_to_head = TextToHead()
+    load_seconds = time.perf_counter() - start
+    model = text_to_head.head_model
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "head.obj"
+        text_to_head.generate(prompt, resolution=64)  # warm-up: thread pools, tokenizer
+        warm = median_seconds(
+            lambda: write_generated_head(out, text_to_head.generate(prompt, resolution=resolution)), repeats
+        )
+        z_id, z_exp = model.sample_identity_code(0), model.expression_code("laughing")
+        baseline = median_seconds(lambda: neural_head(model, z_id, z_exp, resolution), repeats)
+        command = [sys.executable, "-m", "cliphead.cli", "text2head", prompt, "--out", str(out), "--force",
+                   "--res", str(resolution)]  # fmt: skip
+        cold = []
+        for _ in range(repeats):
+            begin = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            cold.append(time.perf_counter() - begin)
+    cold_seconds = float(np.median(cold))
+    return {
+        "prompt": prompt,
+        "resolution": resolution,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "load_seconds": round(load_seconds, 3),
+        "warm_seconds": round(warm, 3),
+        "baseline_seconds": round(baseline, 3),
+        "warm_over_baseline": round(warm / baseline, 2),
+        "cold_seconds": round(cold_seconds, 3),
+        "cold_over_baseline": round(cold_seconds / baseline, 2),
+        "target_seconds": TARGET_SECONDS,
+        "meets_target": cold_seconds <= TARGET_SECONDS,
+    }
+
+
+def format_text2head_benchmark(result: dict) -> str:
+    return (
+        f"text2head at resolution {result['resolution']} ({result['threads']} threads, median of "
+        f"{result['repeats']}), prompt {result['prompt']!r}:\n"
+        f"  extraction + expression of a sampled head  {result['baseline_seconds']:7.3f} s  (baseline)\n"
+        f"  prompt → files, models loaded              {result['warm_seconds']:7.3f} s  "
+        f"({result['warm_over_baseline']:.2f}× baseline)\n"
+        f"  `cliphead text2head` in a fresh process    {result['cold_seconds']:7.3f} s  "
+        f"({result['cold_over_baseline']:.2f}× baseline; loading the models alone {result['load_seconds']:.2f} s)\n"
+        f"  target ≤ {result['target_seconds']} s end to end: {'met' if result['meets_target'] else 'NOT met'}"
+    )

@@ -1,0 +1,123 @@
+"""Provenance and atomic writing of results files (every results file records the command, git commit,
+seed, parameters, backend names and wall time).
+
+A table goes to ``<name>.csv`` with a sidecar ``<name>.json`` holding its provenance; both are written
+to a temporary name in the target folder and moved into place, so an interrupted run never leaves a
+half-written file where a good one was.
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from cliphead.files import atomic_path
+from cliphead.provenance import git_commit, package_version
+
+#: Distributions whose versions every provenance record lists (when installed).
+RECORDED_PACKAGES = ("numpy", "torch", "scipy", "libigl", "scikit-image", "trimesh", "pandas", "matplotlib")
+
+
+def provenance(
+    parameters: Mapping[str, Any],
+    backends: Mapping[str, str] | None = None,
+    seed: int | None = None,
+    *,
+    started: float,
+    command: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Where a result came from.
+
+    ``parameters``: the settings of the run (e.g. a notebook's parameters cell); ``backends``: the
+    name of each model or library that produced the numbers (e.g. ``{"harmonic map": "libigl"}``);
+    ``started``: a :func:`time.time` reading taken when the run began, for the wall time;
+    ``command``: the command that reproduces the run, when ``sys.argv`` does not say it (inside a
+    notebook kernel ``sys.argv`` is only the kernel launcher).
+    """
+    now = time.time()
+    if command is None:
+        command = list(sys.argv)
+    elif not isinstance(command, str):
+        command = [str(part) for part in command]
+    return {
+        "command": command,
+        "git_commit": git_commit(),
+        "package_version": package_version("cliphead"),
+        "python": platform.python_version(),
+        "versions": {name: package_version(name) for name in RECORDED_PACKAGES},
+        "seed": seed,
+        "parameters": dict(parameters),
+        "backends": dict(backends or {}),
+        "timestamp_utc": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(now - started, 3),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays as Python numbers/lists, paths as strings and NaN/inf as None."""
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalars and arrays
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Call ``write(temporary_path)`` and move the file into place (see :func:`cliphead.files.atomic_path`)."""
+    with atomic_path(path) as temporary:
+        write(str(temporary))
+    return path
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> Path:
+    """Write ``payload`` as indented JSON (NaN/inf as null), atomically."""
+    text = json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n"
+
+    def write(temporary: str) -> None:
+        Path(temporary).write_text(text, encoding="utf-8")
+
+    return _atomic_write(Path(path), write)
+
+
+def write_csv(path: str | os.PathLike, dataframe, provenance: Mapping[str, Any]) -> tuple[Path, Path]:
+    """Write a pandas DataFrame to ``path`` (CSV, no index) and its provenance beside it as ``<name>.json``.
+
+    Returns the two paths. Both files are written atomically.
+    """
+    path = Path(path)
+    csv_path = _atomic_write(path, lambda temporary: dataframe.to_csv(temporary, index=False))
+    sidecar = write_json(
+        path.with_suffix(".json"),
+        {
+            "file": path.name,
+            "rows": len(dataframe),
+            "columns": [str(column) for column in dataframe.columns],
+            "provenance": provenance,
+        },
+    )
+    return csv_path, sidecar
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``work`` (the benchmarks' timer)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -1,0 +1,75 @@
+"""``cliphead bench texture``: one ControlNet_uv texture, against unguided sampling, same run.
+
+Figures, each a median over the repeats, with the model loaded:
+
+- **texture**: one texture of the whole layout at the model's size with guided UniPC sampling
+  (the issue's bar: 128 px, 20 steps, ≤ 5 s on 2 cores);
+- **baseline**: the same 20 steps without classifier-free guidance (one denoiser pass per step, not
+  two), so the ratio shows what guidance costs;
+- **with rectification**: full and partial texture in one batch, mediapipe on both, the TPS warp and
+  the paste back (what ``cliphead texture`` does);
+- **load**: reading the weights and the text tower.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import torch
+
+from cliphead.lab.reporting import median_seconds
+
+TARGET_SECONDS = 5.0
+BENCH_PROMPT = "a laughing old man with a long face and a grey beard"
+
+
+def benchmark_texture(backend: str = "embedded", steps: int = 20, repeats: int = 3) -> dict:
+    from cliphead.lab.world.renders import head_bank
+    from cliphead.texture.checkpoints import load_texture_model
+    from cliphead.texture.generate import texture_head
+    from cliphead.texture.sampling import SamplingSettings, generate_textures
+    from cliphead.uv.bake import uv_normal_map
+
+    start = time.perf_counter()
+    model = load_texture_model(backend)
+    model.text([BENCH_PROMPT])
+    load_seconds = time.perf_counter() - start
+    head = head_bank(1, 0)[0]
+    normal_map = uv_normal_map(head.vertices, head.faces, head.uv, 512)[None]
+    settings = SamplingSettings(steps=steps)
+    generate_textures(model, normal_map, [BENCH_PROMPT], replace(settings, steps=2))  # warm-up
+    texture = median_seconds(lambda: generate_textures(model, normal_map, [BENCH_PROMPT], settings), repeats)
+    unguided = replace(settings, guidance_scale=1.0)
+    baseline = median_seconds(lambda: generate_textures(model, normal_map, [BENCH_PROMPT], unguided), repeats)
+    rectified = median_seconds(lambda: texture_head(model, normal_map[0], BENCH_PROMPT, settings), repeats)
+    return {
+        "backend": model.name,
+        "texture_size": model.texture_size,
+        "steps": steps,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "load_seconds": round(load_seconds, 3),
+        "texture_seconds": round(texture, 3),
+        "baseline_seconds": round(baseline, 3),
+        "texture_over_baseline": round(texture / baseline, 2),
+        "with_rectification_seconds": round(rectified, 3),
+        "with_rectification_over_baseline": round(rectified / baseline, 2),
+        "target_seconds": TARGET_SECONDS,
+        "meets_target": texture <= TARGET_SECONDS,
+    }
+
+
+def format_texture_benchmark(result: dict) -> str:
+    size, steps = result["texture_size"], result["steps"]
+    return (
+        f"ControlNet_uv ({result['backend']}, {size} px, {steps} UniPC steps, {result['threads']} threads, median of "
+        f"{result['repeats']}):\n"
+        f"  one texture without guidance                 {result['baseline_seconds']:7.3f} s  (baseline)\n"
+        f"  one texture, classifier-free guidance        {result['texture_seconds']:7.3f} s  "
+        f"({result['texture_over_baseline']:.2f}× baseline)\n"
+        f"  full + partial + rectification               {result['with_rectification_seconds']:7.3f} s  "
+        f"({result['with_rectification_over_baseline']:.2f}× baseline)\n"
+        f"  loading the model and the text tower         {result['load_seconds']:7.3f} s\n"
+        f"  target ≤ {result['target_seconds']} s for one texture: {'met' if result['meets_target'] else 'NOT met'}"
+    )

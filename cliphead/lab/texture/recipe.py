@@ -1,0 +1,132 @@
+"""``cliphead train texture``: triples → ControlNet_uv → weights, curves, snapshots, (optionally) shipping."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cliphead.texture.checkpoints import PARTS, embedded_config, load_embedded, part_path, save_texture_model
+from cliphead.lab.texture.training import QUICK_TEXTURE_TRAINING, TextureTrainingConfig, train_texture_model
+from cliphead.weights.manifest import MANIFEST, WEIGHTS_DIR, install_weights
+
+#: The shipped model's samples over training (notebook 04), beside its weights and loss histories.
+SHIPPED_SNAPSHOTS = "texture_snapshots.npz"
+DESCRIPTIONS = {
+    "vae": "ControlNet_uv autoencoder (colour anchor of 4x4 averages + diffusers VAE encoder/decoder detail code, 4x downsampling, trained on painted UV textures), fp16",
+    "unet": "ControlNet_uv base (diffusers UNet2DConditionModel, cross-attention on MiniLM token states, pooled embedding as class embedding, v-prediction), fp16",
+    "controlnet": "ControlNet_uv (diffusers ControlNetModel from the UNet, UV normal map hint), fp16",
+}
+#: The phases whose losses each part's shipped history holds (phases 3 and 4 train the UNet too; their losses
+#: are logged with the ControlNet's).
+PART_PHASES = {"vae": ("autoencoder",), "unet": ("unet",), "controlnet": ("controlnet", "anneal")}
+#: Phase 4 alone on the shipped weights; the manifest lists each part's commands in the order they ran
+#: (the first shipped UNet and ControlNet: ``--install`` at commit b4c657e, before phase 4 existed, then this).
+ANNEAL_COMMAND = "cliphead train texture --anneal --install"
+
+
+def train_texture(
+    out: Path, quick: bool = False, install: bool = False, base: str | None = None, workers: int | None = None,
+    anneal: Path | None = None,
+) -> dict:  # fmt: skip
+    """Train ControlNet_uv (embedded from scratch, or a ControlNet on the Stable Diffusion folder ``base``, or
+    phase 4 alone on the embedded weights in ``anneal``) into ``out``.
+
+    ``out`` gets the weights (the three embedded parts, or a ``controlnet/`` folder in the diffusers
+    layout), ``history.csv`` (loss per step and phase), ``snapshots.npz`` (the snapshot prompts'
+    textures over training) and ``training.json`` (config, command, seconds). With ``anneal`` and
+    ``install``, the shipped UNet and ControlNet are replaced, their histories and snapshots extended.
+    """
+    if install and (quick or base):
+        raise ValueError("--install ships the full embedded model; drop --quick and --base.")
+    if anneal is not None and base:
+        raise ValueError("--anneal continues the embedded model; drop --base.")
+    if anneal is not None and install and Path(anneal).resolve() != WEIGHTS_DIR:
+        raise ValueError("--anneal --install continues the shipped weights; drop WEIGHTS_DIR or --install.")
+    config = QUICK_TEXTURE_TRAINING if quick else TextureTrainingConfig()
+    if anneal is not None:  # each phase 4 on the same weights draws its own batches and noise
+        config = replace(config, seed=config.seed + anneal_rounds_beside(anneal, config.anneal_steps))
+    start = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    earlier_snapshots = _snapshots_beside(anneal) if anneal is not None else None
+    first_snapshot_step = int(earlier_snapshots["steps"][-1]) if earlier_snapshots else 0
+    trained = load_embedded(anneal) if anneal is not None else None
+    model, record = train_texture_model(config, base=base, workers=workers, anneal=trained,
+                                        first_snapshot_step=first_snapshot_step)  # fmt: skip
+    command = "cliphead train texture" + (" --quick" if quick else "") + (" --anneal" if anneal else "")
+    command += " --install" if install else ""
+    if base:
+        command += f" --base {base}"
+        model.controlnet.save_pretrained(out / "controlnet")
+        weights = [out / "controlnet"]
+    else:
+        weights = save_texture_model(model, embedded_config(anneal) if anneal is not None else config.model, out)
+    history = record.frame()
+    history.to_csv(out / "history.csv", index=False)
+    np.savez_compressed(
+        out / "snapshots.npz",
+        steps=np.array([step for _, step, _ in record.snapshots]),
+        textures=np.stack([textures for _, _, textures in record.snapshots]) if record.snapshots else np.zeros(0),
+    )
+    seconds = round(time.perf_counter() - start, 1)
+    (out / "training.json").write_text(json.dumps({"command": command, "config": asdict(config), "seconds": seconds,
+                                                   "latent_scale": model.latent_scale}, indent=2))  # fmt: skip
+    final = history.groupby("phase")["loss"].apply(lambda losses: float(losses.tail(50).mean()))
+    payload = {"weights": [str(path) for path in weights], "final_loss": final.round(5).to_dict(), "seconds": seconds}
+    if install:
+        payload.update(_install(out, history, annealed=anneal is not None, earlier_snapshots=earlier_snapshots))
+    return payload
+
+
+def _snapshots_beside(folder: Path) -> dict[str, np.ndarray] | None:
+    """The snapshots saved with the weights in ``folder`` (shipped or a run's), if any."""
+    for name in (SHIPPED_SNAPSHOTS, "snapshots.npz"):
+        if (Path(folder) / name).is_file():
+            with np.load(Path(folder) / name) as saved:
+                if len(saved["steps"]):
+                    return {"steps": saved["steps"], "textures": saved["textures"]}
+    return None
+
+
+def shipped_command(part: str) -> str:
+    """The commands that made the shipped ``part``, as the manifest lists them."""
+    return json.loads(MANIFEST.read_text())[part_path(WEIGHTS_DIR, part).name]["command"]
+
+
+def anneal_rounds_beside(folder: Path, anneal_steps: int) -> int:
+    """How many phase 4 runs the loss history beside the weights in ``folder`` (shipped or a run's) holds."""
+    for path in (part_path(folder, "controlnet").with_suffix(".history.csv"), Path(folder) / "history.csv"):
+        if path.is_file():
+            return int((pd.read_csv(path)["phase"] == "anneal").sum()) // anneal_steps
+    return 0
+
+
+def _install(
+    out: Path, history: pd.DataFrame, annealed: bool, earlier_snapshots: dict[str, np.ndarray] | None
+) -> dict:  # fmt: skip
+    """Ship the run in ``out``: all three parts after a full run; the UNet and ControlNet after phase 4 alone
+    (``annealed``), with the shipped histories and snapshots (``earlier_snapshots``) extended by the new phase."""
+    installed = {}
+    for part in ("unet", "controlnet") if annealed else PARTS:
+        phase_history = out / f"history_{part}.csv"
+        rows = history[history["phase"].isin(PART_PHASES[part])]
+        if annealed:
+            rows = pd.concat([pd.read_csv(part_path(WEIGHTS_DIR, part).with_suffix(".history.csv")), rows])
+        rows.to_csv(phase_history, index=False)
+        command = f"{shipped_command(part)}, then {ANNEAL_COMMAND}" if annealed else "cliphead train texture --install"
+        installed[f"installed {part}"] = install_weights(
+            part_path(out, part), phase_history, part_path(WEIGHTS_DIR, part), command, DESCRIPTIONS[part]
+        )
+    if annealed and earlier_snapshots:
+        with np.load(out / "snapshots.npz") as new:
+            np.savez_compressed(WEIGHTS_DIR / SHIPPED_SNAPSHOTS,
+                                steps=np.concatenate([earlier_snapshots["steps"], new["steps"]]),
+                                textures=np.concatenate([earlier_snapshots["textures"], new["textures"]]))  # fmt: skip
+    else:
+        shutil.copyfile(out / "snapshots.npz", WEIGHTS_DIR / SHIPPED_SNAPSHOTS)
+    return installed

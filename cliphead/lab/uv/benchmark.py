@@ -1,0 +1,80 @@
+"""``cliphead bench uv``: how long the aligned UV map takes on a ~50k-vertex marching-cubes head.
+
+Each step of ``cliphead uv align`` is timed separately (median of repeats). The baseline, measured
+in the same run on the same mesh, is the textbook harmonic disk map — libigl's boundary loop mapped
+to a circle and ``igl.harmonic`` — i.e. the cost of the linear solve alone; the ratio says what the
+seam cut, the fixed layout and the checks add on top.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+import igl
+
+from cliphead.heads.ict import load_ict_model
+from cliphead.heads.io import write_head
+from cliphead.meshes import load_mesh
+from cliphead.lab.reporting import median_seconds
+from cliphead.uv.aligned import aligned_uv
+from cliphead.uv.bake import uv_normal_map
+from cliphead.uv.checks import prepare_head_mesh
+from cliphead.lab.uv.evaluation import remeshed_head
+
+BAR_SECONDS = 1.0
+
+
+def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> dict:
+    """Step timings of the aligned map on one re-meshed head, with the same-run baseline."""
+    head = remeshed_head(load_ict_model(), seed, "neutral", resolution)
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _ = write_head(Path(tmp) / "head.obj", head)
+        load_seconds = median_seconds(lambda: load_mesh(path), repeats)
+        vertices, faces = load_mesh(path)
+    prepared = prepare_head_mesh(vertices, faces)
+    check_seconds = median_seconds(lambda: prepare_head_mesh(vertices, faces), repeats)
+    steps: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for warp in (False, True):
+            aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=head.landmarks if warp else None)
+            for name, seconds in aligned.seconds.items():
+                steps.setdefault(name, []).append(seconds)
+    step_seconds = {name: statistics.median(values) for name, values in steps.items()}
+    bake_seconds = median_seconds(lambda: uv_normal_map(aligned.vertices, aligned.faces, aligned.uv, 512), repeats)
+
+    boundary = igl.boundary_loop(prepared.faces)
+    circle = igl.map_vertices_to_circle(prepared.vertices, boundary)
+    baseline = median_seconds(lambda: igl.harmonic(prepared.vertices, prepared.faces, boundary, circle, 1), repeats)
+
+    plain = check_seconds + step_seconds["cut"] + step_seconds["boundary"] + step_seconds["harmonic"]
+    warped = plain + step_seconds["landmark_warp"]
+    return {
+        "n_vertices": int(len(vertices)),
+        "n_faces": int(len(faces)),
+        "repeats": repeats,
+        "seconds_load_obj": round(load_seconds, 4),
+        "seconds_check": round(check_seconds, 4),
+        **{f"seconds_{name}": round(value, 4) for name, value in step_seconds.items()},
+        "seconds_bake_512": round(bake_seconds, 4),
+        "seconds_align": round(plain, 4),
+        "seconds_align_with_landmarks": round(warped, 4),
+        "seconds_baseline_harmonic_circle": round(baseline, 4),
+        "ratio_align_to_baseline": round(plain / baseline, 3),
+        "ratio_align_with_landmarks_to_baseline": round(warped / baseline, 3),
+        "bar_seconds": BAR_SECONDS,
+        "bar_met": bool(warped <= BAR_SECONDS),
+    }
+
+
+def format_benchmark(result: dict) -> str:
+    steps = [key for key in result if key.startswith("seconds_")]
+    lines = [f"uv align on a {result['n_vertices']}-vertex marching-cubes head (median of {result['repeats']}):"]
+    lines += [f"  {key[len('seconds_') :]:<32} {result[key]:8.4f} s" for key in steps]
+    lines.append(
+        f"  align / baseline = {result['ratio_align_to_baseline']:.2f}x, with landmarks "
+        f"{result['ratio_align_with_landmarks_to_baseline']:.2f}x; bar ≤ {result['bar_seconds']:.1f} s: "
+        f"{'met' if result['bar_met'] else 'NOT met'}"
+    )
+    return "\n".join(lines)
