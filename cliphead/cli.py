@@ -410,10 +410,18 @@ def cmd_generate(args: argparse.Namespace) -> None:
     prompts = _prompt_list(args)
     out = output_folder(Path(args.out), args.force)
     targets = [out] if len(prompts) == 1 else [out / _slug(prompt, k) for k, prompt in enumerate(prompts)]
-    settings = PipelineSettings(seed=args.seed, variation=args.variation, expression_strength=args.expression_strength,
-                                resolution=args.res, steps=args.steps, guidance_scale=args.guidance,
-                                guidance_rescale=args.guidance_rescale, clamp_colours=not args.no_colour_clamp,
-                                control_strength=args.control_strength, rectify=not args.no_rectify)  # fmt: skip
+    settings = PipelineSettings(
+        seed=args.seed,
+        variation=args.variation,
+        expression_strength=args.expression_strength,
+        resolution=args.res,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        guidance_rescale=args.guidance_rescale,
+        clamp_colours=not args.no_colour_clamp,
+        control_strength=args.control_strength,
+        rectify=not args.no_rectify,
+    )
     pipeline = CLIPHeadPipeline(args.encoder, args.texture_backend, args.head_weights)
     if args.force and out.exists():
         shutil.rmtree(out)
@@ -432,11 +440,21 @@ def cmd_generate(args: argparse.Namespace) -> None:
             meta = write_textured_head(target, head, pipeline.backends)
             bar.update()
         seconds = {**meta["seconds"], "write": round(time.perf_counter() - start, 3)}
-        results.append({"prompt": prompt, "out": str(target), "seconds": seconds,
-                        "total_seconds": round(sum(seconds.values()), 3), "rectified": meta["rectified"],
-                        "landmark_error_after": meta["landmark_error_after"]})  # fmt: skip
-    lines = [f"{r['out']}: {r['prompt']!r} in {r['total_seconds']:.1f} s "
-             f"({', '.join(f'{k} {v:.1f}' for k, v in r['seconds'].items())})" for r in results]  # fmt: skip
+        results.append(
+            {
+                "prompt": prompt,
+                "out": str(target),
+                "seconds": seconds,
+                "total_seconds": round(sum(seconds.values()), 3),
+                "rectified": meta["rectified"],
+                "landmark_error_after": meta["landmark_error_after"],
+            }
+        )
+    lines = [
+        f"{r['out']}: {r['prompt']!r} in {r['total_seconds']:.1f} s "
+        f"({', '.join(f'{k} {v:.1f}' for k, v in r['seconds'].items())})"
+        for r in results
+    ]
     emit(
         "\n".join([f"models loaded in {pipeline.load_seconds:.1f} s", *lines]),
         {"load_seconds": round(pipeline.load_seconds, 3), "heads": results},
@@ -461,19 +479,32 @@ def cmd_texture(args: argparse.Namespace) -> None:
     from cliphead.texture.export import texture_mesh_folder
     from cliphead.texture.sampling import SamplingSettings
 
-    settings = SamplingSettings(args.steps, args.guidance, args.control_strength, args.seed, args.guidance_rescale,
-                                not args.no_colour_clamp)  # fmt: skip
-    meta = texture_mesh_folder(Path(args.mesh_dir), args.prompt, Path(args.out), settings, not args.no_rectify,
-                               args.backend, args.force, Path(args.upscale) if args.upscale else None)  # fmt: skip
+    settings = SamplingSettings(
+        args.steps, args.guidance, args.control_strength, args.seed, args.guidance_rescale, not args.no_colour_clamp
+    )
+    meta = texture_mesh_folder(
+        Path(args.mesh_dir),
+        args.prompt,
+        Path(args.out),
+        settings,
+        not args.no_rectify,
+        args.backend,
+        args.force,
+        Path(args.upscale) if args.upscale else None,
+    )
     if meta["rectified"]:
-        how = (f"rectified: landmark error {meta['landmark_error_before']:.2%} → {meta['landmark_error_after']:.2%} "
-               "of the texture width")  # fmt: skip
+        how = (
+            f"rectified: landmark error {meta['landmark_error_before']:.2%} → {meta['landmark_error_after']:.2%} "
+            "of the texture width"
+        )
     elif args.no_rectify:
         how = "not rectified (--no-rectify)"
     else:
         how = f"not rectified: {meta['skipped_because']}"
-    emit(f"textured {args.mesh_dir} for {args.prompt!r} in {meta['seconds']['total']:.1f} s ({how}); wrote {args.out}",
-         meta)  # fmt: skip
+    emit(
+        f"textured {args.mesh_dir} for {args.prompt!r} in {meta['seconds']['total']:.1f} s ({how}); wrote {args.out}",
+        meta,
+    )
 
 
 def cmd_bench_clip(args: argparse.Namespace) -> None:
@@ -579,14 +610,25 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     """The texture sampler's flags (``cliphead.texture.sampling.SamplingSettings``; its defaults, tested equal)."""
     parser.add_argument("--steps", type=int, default=20, help="UniPC sampling steps (default 20)")
     parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
-    parser.add_argument("--guidance-rescale", type=float, default=0.0,
-                        help="mix of the guided prediction rescaled to the conditional one's spread, 0..1 "
-                        "(Lin et al. 2024; default 0: off, it did not help the embedded model's colours)")  # fmt: skip
-    parser.add_argument("--no-colour-clamp", action="store_true",
-                        help="do not clamp the embedded model's predicted colour anchor to the colours a texture "
-                        "can have (no effect on a Stable Diffusion backend)")  # fmt: skip
-    parser.add_argument("--control-strength", type=float, default=0.9,
-                        help="ControlNet residual scale; below 1 leaves room for diversity (default 0.9)")  # fmt: skip
+    parser.add_argument(
+        "--guidance-rescale",
+        type=float,
+        default=0.0,
+        help="mix of the guided prediction rescaled to the conditional one's spread, 0..1 "
+        "(Lin et al. 2024; default 0: off, it did not help the embedded model's colours)",
+    )
+    parser.add_argument(
+        "--no-colour-clamp",
+        action="store_true",
+        help="do not clamp the embedded model's predicted colour anchor to the colours a texture "
+        "can have (no effect on a Stable Diffusion backend)",
+    )
+    parser.add_argument(
+        "--control-strength",
+        type=float,
+        default=0.9,
+        help="ControlNet residual scale; below 1 leaves room for diversity (default 0.9)",
+    )
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser, quick: str, run_folder: str) -> None:
@@ -724,11 +766,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_arguments(texture_model, "6 heads, 96 textures at 64 px, a tiny model, 110 steps", "runs/texture")
     texture_model.add_argument("--base", help="Stable Diffusion folder to fine-tune a ControlNet on (GPU advised)")
     texture_model.add_argument(
-        "--anneal", nargs="?", const="", metavar="WEIGHTS_DIR",
+        "--anneal",
+        nargs="?",
+        const="",
+        metavar="WEIGHTS_DIR",
         help="run phase 4 alone (cosine-decayed learning rate, weight average) on trained embedded weights: those "
         "in WEIGHTS_DIR, or the shipped ones; with --install it replaces the shipped UNet and ControlNet. Each repeat "
         "on the same weights draws its own batches and noise (seed + the phase 4 runs their history holds)",
-    )  # fmt: skip
+    )
     texture_model.set_defaults(run=cmd_train_texture)
 
     text2head = commands.add_parser(
@@ -770,16 +815,25 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--prompts", metavar="FILE", help="a text file with one prompt per line (instead of PROMPT)")
     generate.add_argument("--out", required=True, help="output folder (refused if it holds anything, unless --force)")
     generate.add_argument("--seed", type=int, default=0, help="texture noise (and identity variation) seed")
-    generate.add_argument("--variation", type=float, default=0.0,
-                          help="identity variation around the prompt's, in σ per dimension (default 0: none)")  # fmt: skip
-    generate.add_argument("--expression-strength", type=float, default=1.0,
-                          help="scale of the expression's offset from neutral (0 neutral, 1 as mapped)")  # fmt: skip
+    generate.add_argument(
+        "--variation",
+        type=float,
+        default=0.0,
+        help="identity variation around the prompt's, in σ per dimension (default 0: none)",
+    )
+    generate.add_argument(
+        "--expression-strength",
+        type=float,
+        default=1.0,
+        help="scale of the expression's offset from neutral (0 neutral, 1 as mapped)",
+    )
     generate.add_argument("--res", type=int, default=192, help="marching-cubes grid resolution (default 192)")
     _add_sampling_arguments(generate)
     generate.add_argument("--no-rectify", action="store_true", help="skip the rectification of the face")
     generate.add_argument("--encoder", default="lit-minilm", help="encoder spec (must match the mappers)")
-    generate.add_argument("--texture-backend", default="embedded",
-                          help="'embedded' or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'")  # fmt: skip
+    generate.add_argument(
+        "--texture-backend", default="embedded", help="'embedded' or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'"
+    )
     generate.add_argument("--head-weights", help="a neural head model checkpoint (default: the embedded one)")
     generate.add_argument("--force", action="store_true", help="replace an existing OUT")
     generate.set_defaults(run=cmd_generate)
@@ -802,11 +856,15 @@ def build_parser() -> argparse.ArgumentParser:
     texture.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     _add_sampling_arguments(texture)
     texture.add_argument("--no-rectify", action="store_true", help="keep the full texture as it comes")
-    texture.add_argument("--backend", default="embedded",
-                         help="'embedded' (default) or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'")  # fmt: skip
-    texture.add_argument("--upscale", metavar="WEIGHTS",
-                         help="super-resolve the texture ×4 with Real-ESRGAN weights (e.g. RealESRGAN_x4plus.pth); "
-                         "off by default, slow on a CPU")  # fmt: skip
+    texture.add_argument(
+        "--backend", default="embedded", help="'embedded' (default) or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'"
+    )
+    texture.add_argument(
+        "--upscale",
+        metavar="WEIGHTS",
+        help="super-resolve the texture ×4 with Real-ESRGAN weights (e.g. RealESRGAN_x4plus.pth); "
+        "off by default, slow on a CPU",
+    )
     texture.add_argument("--force", action="store_true", help="replace an existing OUT")
     texture.set_defaults(run=cmd_texture)
 

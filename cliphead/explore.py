@@ -35,8 +35,13 @@ def views_picture(head: TexturedHead, size: int = 256) -> np.ndarray:
     return np.concatenate([textured(head.vertices, head.faces, c, head.uv, head.texture) for c in cameras.values()], 1)
 
 
-def sweep_picture(pipeline: CLIPHeadPipeline, prompt: str, offsets=(-2.0, 0.0, 2.0), size: int = 192,
-                  settings: PipelineSettings | None = None) -> np.ndarray:  # fmt: skip
+def sweep_picture(
+    pipeline: CLIPHeadPipeline,
+    prompt: str,
+    offsets=(-2.0, 0.0, 2.0),
+    size: int = 192,
+    settings: PipelineSettings | None = None,
+) -> np.ndarray:
     """The static fallback: the head of ``prompt`` moved along the first identity direction, one row per offset."""
     direction = identity_directions(pipeline.text_to_head.head_model, 1)[0]
     rows = [views_picture(pipeline(prompt, settings, identity_offset=o * direction), size) for o in offsets]
@@ -53,15 +58,18 @@ def explorer(pipeline: CLIPHeadPipeline, prompt: str = "a laughing old man with 
     directions = identity_directions(pipeline.text_to_head.head_model)
     text = widgets.Text(value=prompt, description="prompt", layout=widgets.Layout(width="60%"))
     expression = widgets.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1, description="expression")
-    sliders = [widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.5, description=f"identity {k + 1}")
-               for k in range(len(directions))]  # fmt: skip
+    sliders = [
+        widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.5, description=f"identity {k + 1}")
+        for k in range(len(directions))
+    ]
     image = widgets.Image(format="png")
     status = widgets.Label()
 
     def update(_=None) -> None:
         offset = sum(s.value * d for s, d in zip(sliders, directions))
-        head = pipeline(text.value, PipelineSettings(expression_strength=expression.value, resolution=128),
-                        identity_offset=offset)  # fmt: skip
+        head = pipeline(
+            text.value, PipelineSettings(expression_strength=expression.value, resolution=128), identity_offset=offset
+        )
         buffer = io.BytesIO()
         Image.fromarray(np.round(views_picture(head, size) * 255).astype(np.uint8)).save(buffer, format="PNG")
         image.value = buffer.getvalue()

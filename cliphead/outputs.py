@@ -47,7 +47,9 @@ def turntable_frames(
     from cliphead.render.lit import View, render_head
 
     yaws = np.linspace(-180.0, 180.0, frames, endpoint=False)
-    return [render_head(head, head.texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)), size, 0.85) for yaw in yaws]
+    return [
+        render_head(head, head.texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)), size, 0.85) for yaw in yaws
+    ]
 
 
 def _weights_record(backends: dict[str, str]) -> dict[str, dict]:
@@ -97,8 +99,11 @@ def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str])
         save_image(staging / "texture.png", head.texture)
         write_obj(staging / "head.obj", head.vertices, head.faces, head.uv, texture_name="texture.png")
         write_glb(staging / "head.glb", head)
-        write_landmarks(staging / "head.landmarks.json", head.landmarks,
-                        {"prompt": head.prompt, "z_id": meta["z_id"], "z_exp": meta["z_exp"]})  # fmt: skip
+        write_landmarks(
+            staging / "head.landmarks.json",
+            head.landmarks,
+            {"prompt": head.prompt, "z_id": meta["z_id"], "z_exp": meta["z_exp"]},
+        )
         save_image(staging / "uv_normal.png", head.normal_map)
         save_image(staging / "preview.png", preview_picture(head.vertices, head.faces, head.uv, head.texture))
         frames = [Image.fromarray(np.round(frame * 255).astype(np.uint8)) for frame in turntable_frames(head)]

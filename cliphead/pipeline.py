@@ -41,8 +41,9 @@ class PipelineSettings:
 
     @property
     def sampling(self) -> SamplingSettings:
-        return SamplingSettings(self.steps, self.guidance_scale, self.control_strength, self.seed,
-                                self.guidance_rescale, self.clamp_colours)  # fmt: skip
+        return SamplingSettings(
+            self.steps, self.guidance_scale, self.control_strength, self.seed, self.guidance_rescale, self.clamp_colours
+        )
 
 
 @dataclass
@@ -70,8 +71,14 @@ class TexturedHead:
 class CLIPHeadPipeline:
     """The loaded models of every stage (see the module doc)."""
 
-    def __init__(self, encoder: str = "lit-minilm", texture_backend: str = "embedded", head_weights: str | None = None,
-                 id_mapper: str | None = None, exp_mapper: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        encoder: str = "lit-minilm",
+        texture_backend: str = "embedded",
+        head_weights: str | None = None,
+        id_mapper: str | None = None,
+        exp_mapper: str | None = None,
+    ) -> None:
         from cliphead.clip.registry import cached_encoder
         from cliphead.heads.checkpoints import cached_head_model
         from cliphead.mapping.networks import load_mapper
@@ -87,8 +94,13 @@ class CLIPHeadPipeline:
         )
         self.texture_model = load_texture_model(texture_backend)
         self.texture_model.text(["warm-up"])
-        self.backends = {"encoder": encoder, "texture": texture_backend, "head_model": head_weights or "embedded",
-                         "id_mapper": id_mapper or "embedded", "exp_mapper": exp_mapper or "embedded"}  # fmt: skip
+        self.backends = {
+            "encoder": encoder,
+            "texture": texture_backend,
+            "head_model": head_weights or "embedded",
+            "id_mapper": id_mapper or "embedded",
+            "exp_mapper": exp_mapper or "embedded",
+        }
         self.load_seconds = time.perf_counter() - start
 
     def __call__(
@@ -134,8 +146,20 @@ class CLIPHeadPipeline:
         seconds["texture"] = textured.seconds["generate"]
         seconds["rectification"] = textured.seconds.get("rectify", 0.0)
         return TexturedHead(
-            prompt, settings, head.vertices, head.faces, head.uv, head.landmarks, normal_map, textured.texture,
-            textured.full, textured.partial, textured.rectification, z_id, z_exp,
+            prompt,
+            settings,
+            head.vertices,
+            head.faces,
+            head.uv,
+            head.landmarks,
+            normal_map,
+            textured.texture,
+            textured.full,
+            textured.partial,
+            textured.rectification,
+            z_id,
+            z_exp,
             latent_sigma(z_id, model.latent_mean, model.latent_std),
-            latent_sigma(z_exp, model.expression_latent_mean, model.expression_latent_std), seconds,
-        )  # fmt: skip
+            latent_sigma(z_exp, model.expression_latent_mean, model.expression_latent_std),
+            seconds,
+        )

@@ -99,10 +99,25 @@ def test_cli_appearance_sample_writes_texture_record_and_captions(tmp_path):
     out = tmp_path / "sample"
     overrides = json.dumps({"hair_colour": "red", "hair": "full", "beard": "full beard", "gender": "man"})
     result = subprocess.run(
-        [sys.executable, "-m", "cliphead.cli", "appearance", "sample", "--seed", "4", "--attributes", overrides,
-         "--size", "256", "--out", str(out)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cliphead.cli",
+            "appearance",
+            "sample",
+            "--seed",
+            "4",
+            "--attributes",
+            overrides,
+            "--size",
+            "256",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     record = json.loads((out / "attributes.json").read_text())
     assert record["hair_colour"] == "red" and record["beard"] == "full beard" and payload["attributes"] == record
@@ -114,10 +129,20 @@ def test_cli_appearance_sample_writes_texture_record_and_captions(tmp_path):
     assert Image.open(out / "texture.png").size == (256, 256)
     assert Image.open(out / "preview.png").size == (768, 256)
     bad = subprocess.run(
-        [sys.executable, "-m", "cliphead.cli", "appearance", "sample", "--attributes", '{"hat": 1}', "--out",
-         str(tmp_path / "bad")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cliphead.cli",
+            "appearance",
+            "sample",
+            "--attributes",
+            '{"hat": 1}',
+            "--out",
+            str(tmp_path / "bad"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "unknown attributes" in bad.stderr
 
 

@@ -59,8 +59,13 @@ def test_sampling_flags_default_to_the_samplers_defaults(command):
 
     positional = {"generate": ["a prompt"], "texture": ["mesh_dir", "a prompt"]}[command]
     args = build_parser().parse_args([command, *positional, "--out", "out"])
-    flags = {"steps": args.steps, "guidance_scale": args.guidance, "control_strength": args.control_strength,
-             "guidance_rescale": args.guidance_rescale, "clamp_colours": not args.no_colour_clamp}  # fmt: skip
+    flags = {
+        "steps": args.steps,
+        "guidance_scale": args.guidance,
+        "control_strength": args.control_strength,
+        "guidance_rescale": args.guidance_rescale,
+        "clamp_colours": not args.no_colour_clamp,
+    }
     assert flags == {key: value for key, value in asdict(DEFAULT_SAMPLING).items() if key != "seed"}
 
 

@@ -18,10 +18,28 @@ def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("generate") / "head"
     prompts = tmp_path_factory.mktemp("prompts") / "prompts.txt"
     prompts.write_text("# two prompts, one model load\na young woman with red hair\nan old man with a white beard\n")
-    single = subprocess.run([*RUN, "generate", "a laughing old man with a grey beard", "--out", str(out),
-                             "--res", "128", "--steps", "10"], capture_output=True, text=True)  # fmt: skip
-    batch = subprocess.run([*RUN, "generate", "--prompts", str(prompts), "--out", str(out.parent / "batch"),
-                            "--res", "96", "--steps", "8", "--no-rectify"], capture_output=True, text=True)  # fmt: skip
+    single = subprocess.run(
+        [*RUN, "generate", "a laughing old man with a grey beard", "--out", str(out), "--res", "128", "--steps", "10"],
+        capture_output=True,
+        text=True,
+    )
+    batch = subprocess.run(
+        [
+            *RUN,
+            "generate",
+            "--prompts",
+            str(prompts),
+            "--out",
+            str(out.parent / "batch"),
+            "--res",
+            "96",
+            "--steps",
+            "8",
+            "--no-rectify",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return out, single, batch
 
 
@@ -30,8 +48,17 @@ def test_generate_writes_every_file(generated):
 
     out, single, _ = generated
     assert single.returncode == 0, single.stderr[-2000:]
-    for name in ("head.obj", "head.mtl", "texture.png", "head.glb", "head.landmarks.json", "uv_normal.png",
-                 "preview.png", "turntable.gif", "meta.json"):  # fmt: skip
+    for name in (
+        "head.obj",
+        "head.mtl",
+        "texture.png",
+        "head.glb",
+        "head.landmarks.json",
+        "uv_normal.png",
+        "preview.png",
+        "turntable.gif",
+        "meta.json",
+    ):
         assert (out / name).is_file(), name
     glb = trimesh.load(out / "head.glb", force="mesh")
     assert glb.visual.uv.shape == (len(glb.vertices), 2) and glb.visual.material.baseColorTexture is not None

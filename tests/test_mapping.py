@@ -249,8 +249,17 @@ def test_shipped_mappers_text_to_head(head_model, encoder):
 
 def test_text2head_cli_writes_mesh_and_landmarks(tmp_path):
     out = tmp_path / "head.obj"
-    command = [sys.executable, "-m", "cliphead.cli", "text2head", "a surprised young woman", "--out", str(out),
-               "--res", "96"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "text2head",
+        "a surprised young woman",
+        "--out",
+        str(out),
+        "--res",
+        "96",
+    ]
     run = subprocess.run(command, check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     payload = json.loads(run.stdout.strip().splitlines()[-1])

@@ -101,13 +101,30 @@ def test_fitting_a_held_out_identity_beats_the_mean_code(model, quick_scans):
     before, after = metrics(model.latent_mean), metrics(fitted.code)
     assert fitted.losses[-1] < 0.5 * fitted.losses[0]
     assert after["whole"]["chamfer_l1_mm"] < 0.7 * before["whole"]["chamfer_l1_mm"]
-    assert after["face"]["f_score_1mm"] > 0.6 and after["face"]["chamfer_l1_mm"] < 1.2, after["face"]  # 200k-point protocol
+    assert after["face"]["f_score_1mm"] > 0.6 and after["face"]["chamfer_l1_mm"] < 1.2, after[
+        "face"
+    ]  # 200k-point protocol
 
 
 def test_cli_samples_a_neural_head_with_landmarks(tmp_path):
     out = tmp_path / "neural.obj"
-    command = [sys.executable, "-m", "cliphead.cli", "head", "sample", "--backend", "neural", "--seed", "5",
-               "--expression", "surprised", "--res", "96", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "head",
+        "sample",
+        "--backend",
+        "neural",
+        "--seed",
+        "5",
+        "--expression",
+        "surprised",
+        "--res",
+        "96",
+        "--out",
+        str(out),
+    ]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     payload = json.loads(run.stdout.strip().splitlines()[-1])
@@ -126,17 +143,33 @@ def test_cli_fits_a_point_cloud_and_measures_it(tmp_path, quick_scans):
     from cliphead.meshes import write_obj
 
     write_obj(tmp_path / "scan.obj", vertices, faces)
-    command = [sys.executable, "-m", "cliphead.cli", "head", "fit", str(tmp_path / "scan.npz"), "--iterations", "80",
-               "--res", "128", "--reference", str(tmp_path / "scan.obj"), "--metric-points", "100000",
-               "--out", str(tmp_path / "fit")]
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "head",
+        "fit",
+        str(tmp_path / "scan.npz"),
+        "--iterations",
+        "80",
+        "--res",
+        "128",
+        "--reference",
+        str(tmp_path / "scan.obj"),
+        "--metric-points",
+        "100000",
+        "--out",
+        str(tmp_path / "fit"),
+    ]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     payload = json.loads(run.stdout.strip().splitlines()[-1])
     assert payload["normals"] and payload["chamfer_l1_mm"] < 1.5, payload
     assert (tmp_path / "fit" / "fit.obj").is_file() and (tmp_path / "fit" / "fit.landmarks.json").is_file()
     np.savetxt(tmp_path / "bad.xyz", np.ones((10, 2)))
-    bad = subprocess.run([*command[:5], str(tmp_path / "bad.xyz"), "--out", str(tmp_path / "bad")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [*command[:5], str(tmp_path / "bad.xyz"), "--out", str(tmp_path / "bad")], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "x y z" in bad.stderr
 
 

@@ -62,8 +62,19 @@ def test_changed_numbers_lists_cells():
 
 def test_reproduce_00_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "00_neural", "--quick",
-               "--results-dir", str(results), "--figures-dir", str(figures)]
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "reproduce",
+        "--only",
+        "00_neural",
+        "--quick",
+        "--results-dir",
+        str(results),
+        "--figures-dir",
+        str(figures),
+    ]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["00_neural_head_model.ipynb"]
@@ -75,15 +86,30 @@ def test_reproduce_00_quick(tmp_path):
     assert table.loc[("identity", "whole_head", "ict_20")].chamfer_l1_mm > oracle.chamfer_l1_mm
     neural = table.loc[("identity", "face", "neural")]
     assert neural.f_score_5mm > 0.95 and neural.chamfer_l1_mm < 1.5
-    for name in ("head_model_training.png", "head_model_samples.png", "head_model_interpolation.png",
-                 "head_model_expression_transfer.png"):
+    for name in (
+        "head_model_training.png",
+        "head_model_samples.png",
+        "head_model_interpolation.png",
+        "head_model_expression_transfer.png",
+    ):
         assert min(Image.open(figures / name).size) > 200, name
 
 
 def test_reproduce_appearance_world_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "00_appearance", "--quick",
-               "--results-dir", str(results), "--figures-dir", str(figures)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "reproduce",
+        "--only",
+        "00_appearance",
+        "--quick",
+        "--results-dir",
+        str(results),
+        "--figures-dir",
+        str(figures),
+    ]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["00_appearance_world.ipynb"]
@@ -98,16 +124,34 @@ def test_reproduce_appearance_world_quick(tmp_path):
     assert set(table.metric) >= {"text-to-image R@1", "text-to-image R@5", "beard colour caption oracle: right"}
     oracle = table.set_index("metric").loc["beard colour caption oracle: naming the hair colour"]
     assert oracle.images == 810 and oracle.value > 0.6  # the locked text tower binds a colour to the hair
-    for name in ("appearance_regions.png", "appearance_textures.png", "appearance_attributes.png",
-                 "embedded_clip_training.png", "embedded_clip_zero_shot.png", "embedded_clip_retrieval.png",
-                 "embedded_clip_beard_binding.png"):
+    for name in (
+        "appearance_regions.png",
+        "appearance_textures.png",
+        "appearance_attributes.png",
+        "embedded_clip_training.png",
+        "embedded_clip_zero_shot.png",
+        "embedded_clip_retrieval.png",
+        "embedded_clip_beard_binding.png",
+    ):
         assert min(Image.open(figures / name).size) > 200, name
 
 
 def test_reproduce_01_and_02_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "01", "02", "--quick",
-               "--results-dir", str(results), "--figures-dir", str(figures)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "reproduce",
+        "--only",
+        "01",
+        "02",
+        "--quick",
+        "--results-dir",
+        str(results),
+        "--figures-dir",
+        str(figures),
+    ]
     run = subprocess.run(command, check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
@@ -117,8 +161,10 @@ def test_reproduce_01_and_02_quick(tmp_path):
     statistics = pd.read_csv(results / "pair_statistics.csv").set_index("statistic")["value"]
     assert int(statistics["identity pairs"]) == 300 and int(statistics["identities"]) == 75
     assert 90 < float(statistics["yaw range (degrees)"]) <= 120
-    frames, words = (float(statistics[f"nearest-prompt expression accuracy, {name} (lit-minilm)"])
-                     for name in ("held-out frames", "held-out words and frames"))  # fmt: skip
+    frames, words = (
+        float(statistics[f"nearest-prompt expression accuracy, {name} (lit-minilm)"])
+        for name in ("held-out frames", "held-out words and frames")
+    )
     assert frames > words > 1 / 23  # training wordings in new frames stay nearer their label than new words
     ablation = pd.read_csv(results / "ablation_cyclic.csv").set_index(["mapper", "loss"])
     assert len(ablation) == 4 and (ablation["seeds"] == 2).all()
@@ -136,15 +182,33 @@ def test_reproduce_01_and_02_quick(tmp_path):
     # The shipped mappers on held-out wordings: far above the 1/23 chance of the expression labels.
     shipped = faithfulness[faithfulness["mappers"].str.startswith("shipped") & (faithfulness["kind"] == "expression")]
     assert shipped["faithful"].mean() > 0.5
-    for name in ("pairs_samples.png", "pairs_statistics.png", "pairs_expression_similarity.png",
-                 "mappers_training.png", "text2geometry_faithfulness.png", "text2head_gallery.png"):  # fmt: skip
+    for name in (
+        "pairs_samples.png",
+        "pairs_statistics.png",
+        "pairs_expression_similarity.png",
+        "mappers_training.png",
+        "text2geometry_faithfulness.png",
+        "text2head_gallery.png",
+    ):
         assert min(Image.open(figures / name).size) > 200, name
 
 
 def test_reproduce_04_and_05_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "04", "05", "--quick",
-               "--results-dir", str(results), "--figures-dir", str(figures)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "reproduce",
+        "--only",
+        "04",
+        "05",
+        "--quick",
+        "--results-dir",
+        str(results),
+        "--figures-dir",
+        str(figures),
+    ]
     run = subprocess.run(command, check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
@@ -154,7 +218,9 @@ def test_reproduce_04_and_05_quick(tmp_path):
     model = pd.read_csv(results / "texture_model.csv").set_index("part")
     assert list(model.index) == ["vae", "unet", "controlnet"] and (model["file_mb"] <= 16).all()
     knowledge = pd.read_csv(results / "texture_prompt_knowledge.csv")
-    assert len(knowledge) == 6 and (knowledge["n"] == 32).all() and (knowledge[["r2_L", "r2_a", "r2_b"]] <= 1).all().all()
+    assert (
+        len(knowledge) == 6 and (knowledge["n"] == 32).all() and (knowledge[["r2_L", "r2_a", "r2_b"]] <= 1).all().all()
+    )
     validation = pd.read_csv(results / "texture_sampling_validation.csv")  # 13 of the 38 prompts on one head
     assert len(validation) == 2 and (validation["textures"] == 13).all()
     accuracies = ["hair_colour", "skin", "lipstick", "beard_colour", "style", "colour attributes", "all attributes"]
@@ -164,16 +230,35 @@ def test_reproduce_04_and_05_quick(tmp_path):
     assert 0 <= summary.loc["detection rate: full texture", "value"] <= 1
     items = pd.read_csv(results / "texture_eval_items.csv")
     assert len(items) == 7 and items["clip_generated"].between(-1, 1).all()
-    for name in ("texture_training_triples.png", "texture_training_curves.png", "texture_snapshots.png",
-                 "texture_control_strength.png", "texture_held_out_prompts.png", "rectification.png", "rectification_applied.png",
-                 "rectification_detection_inputs.png", "texture_evaluation.png"):  # fmt: skip
+    for name in (
+        "texture_training_triples.png",
+        "texture_training_curves.png",
+        "texture_snapshots.png",
+        "texture_control_strength.png",
+        "texture_held_out_prompts.png",
+        "rectification.png",
+        "rectification_applied.png",
+        "rectification_detection_inputs.png",
+        "texture_evaluation.png",
+    ):
         assert min(Image.open(figures / name).size) > 200, name
 
 
 def test_reproduce_06_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", "06", "--quick",
-               "--results-dir", str(results), "--figures-dir", str(figures)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cliphead.cli",
+        "reproduce",
+        "--only",
+        "06",
+        "--quick",
+        "--results-dir",
+        str(results),
+        "--figures-dir",
+        str(figures),
+    ]
     run = subprocess.run(command, check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     table = pd.read_csv(results / "clip_score_table.csv").set_index("method")
@@ -182,6 +267,10 @@ def test_reproduce_06_quick(tmp_path):
     assert table["lit-minilm (embedded)"].str.contains("±").all()
     items = pd.read_csv(results / "clip_score_items.csv")
     assert len(items) == 16 and items["clip lit-minilm (embedded)"].between(-1, 1).all()
-    for name in ("comparison_methods.png", "gallery_expressions.png", "gallery_stylisations.png",
-                 "explore_identity_sweep.png"):  # fmt: skip
+    for name in (
+        "comparison_methods.png",
+        "gallery_expressions.png",
+        "gallery_stylisations.png",
+        "explore_identity_sweep.png",
+    ):
         assert min(Image.open(figures / name).size) > 200, name

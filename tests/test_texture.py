@@ -223,7 +223,7 @@ def test_the_sampler_is_chosen_on_prompts_and_heads_the_evaluation_does_not_use(
         VALIDATION_FRAMES,
         VALIDATION_HEAD_SEED,
         validation_prompts,
-    )  # fmt: skip
+    )
 
     assert not set(VALIDATION_FRAMES.values()) & set(FRAMES.values())
     assert not {text for text, _, _ in validation_prompts()} & {prompt.text for prompt in evaluation_prompts()}
@@ -268,8 +268,9 @@ def test_stable_diffusion_path_fine_tunes_and_samples(tmp_path, quick_triples):
     settings = SamplingSettings(steps=3, seed=2)
     textures = generate_textures(tuned, quick_triples.normals_whole[:2], ["red hair", "a beard"], settings)
     assert textures.shape == (2, 16, 16, 3) and np.isfinite(textures).all()
-    np.testing.assert_array_equal(textures, generate_textures(tuned, quick_triples.normals_whole[:2],
-                                                              ["red hair", "a beard"], settings))  # fmt: skip
+    np.testing.assert_array_equal(
+        textures, generate_textures(tuned, quick_triples.normals_whole[:2], ["red hair", "a beard"], settings)
+    )
 
 
 def test_unknown_backend_and_bad_maps_are_clear_errors(shipped_model):
@@ -286,8 +287,11 @@ def test_cli_textures_a_uv_align_folder(head_mesh_file, tmp_path):
     uv_dir, out = tmp_path / "uv", tmp_path / "textured"
     run = [sys.executable, "-m", "cliphead.cli"]
     subprocess.run([*run, "uv", "align", str(head_mesh_file), "--out", str(uv_dir)], check=True, capture_output=True)
-    result = subprocess.run([*run, "texture", str(uv_dir), "a man with blue hair", "--out", str(out), "--steps", "10"],
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [*run, "texture", str(uv_dir), "a man with blue hair", "--out", str(out), "--steps", "10"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     meta = json.loads(result.stdout.strip().splitlines()[-1])
     for name in ("texture.png", "texture_full.png", "head.obj", "head.mtl", "preview.png", "meta.json"):

@@ -97,10 +97,15 @@ class BertEncoder(nn.Module):
             "embedding_norm.bias": "embeddings.LayerNorm.bias",
         }
         parts = {
-            "query": "attention.self.query", "key": "attention.self.key", "value": "attention.self.value",
-            "attention_out": "attention.output.dense", "attention_norm": "attention.output.LayerNorm",
-            "intermediate": "intermediate.dense", "out": "output.dense", "out_norm": "output.LayerNorm",
-        }  # fmt: skip
+            "query": "attention.self.query",
+            "key": "attention.self.key",
+            "value": "attention.self.value",
+            "attention_out": "attention.output.dense",
+            "attention_norm": "attention.output.LayerNorm",
+            "intermediate": "intermediate.dense",
+            "out": "output.dense",
+            "out_norm": "output.LayerNorm",
+        }
         for k in range(len(self.layers)):
             for ours, theirs in parts.items():
                 for kind in ("weight", "bias"):

@@ -60,12 +60,12 @@ def minilm_directory() -> Path:
     return folder
 
 
-
 def mean_pooled(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``(n, L, d)`` token states and their ``(n, L)`` mask of real tokens → the unit mean of the real
     tokens: the sentence embedding (the ``lit-minilm`` text embedding)."""
     weights = mask.unsqueeze(-1).float()
     return normalised((tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9))
+
 
 class MiniLMTextTower:
     """Sentence embeddings (mean-pooled, L2-normalised, 384-d) of the locked MiniLM.

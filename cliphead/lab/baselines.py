@@ -93,12 +93,24 @@ def _ict_head(identity_modes: int, resolution: int = 96) -> _ICTHead:
     def carried(modes: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.einsum("nk,mnkc->mnc", weights, modes[:, corners]).astype(np.float32))
 
-    return _ICTHead(torch.from_numpy(aligned.vertices.astype(np.float32)), carried(model.identity_modes[:identity_modes]),
-                    carried(model.expression_modes), aligned.faces, aligned.uv)  # fmt: skip
+    return _ICTHead(
+        torch.from_numpy(aligned.vertices.astype(np.float32)),
+        carried(model.identity_modes[:identity_modes]),
+        carried(model.expression_modes),
+        aligned.faces,
+        aligned.uv,
+    )
 
 
-def _render(vertices: torch.Tensor, faces: np.ndarray, uv: torch.Tensor, texture: torch.Tensor, yaw: float,
-            pitch: float, size: int) -> torch.Tensor:  # fmt: skip
+def _render(
+    vertices: torch.Tensor,
+    faces: np.ndarray,
+    uv: torch.Tensor,
+    texture: torch.Tensor,
+    yaw: float,
+    pitch: float,
+    size: int,
+) -> torch.Tensor:
     """A differentiable textured, Lambert-shaded render (3, size, size) on white, as the CLIP score's renders."""
     from cliphead.render.cameras import head_cameras, orbit_camera
     from cliphead.render.rasterize import interpolate, rasterize
@@ -109,8 +121,9 @@ def _render(vertices: torch.Tensor, faces: np.ndarray, uv: torch.Tensor, texture
     target = 0.5 * (points.min(axis=0) + points.max(axis=0))
     camera = orbit_camera(yaw, pitch, float(np.linalg.norm(framing.position - target)), target, 30.0, size)
     screen = camera.project(vertices.double())
-    fragments = rasterize(screen.detach().numpy(), faces, size, size, perspective=True, near=camera.near,
-                          far=camera.far)  # fmt: skip
+    fragments = rasterize(
+        screen.detach().numpy(), faces, size, size, perspective=True, near=camera.near, far=camera.far
+    )
     pixel_uv, mask = interpolate(uv.double(), faces, fragments, screen=screen)
     grid = torch.stack([pixel_uv[..., 0] * 2 - 1, 1 - pixel_uv[..., 1] * 2], dim=-1)[None].float()
     colour = F.grid_sample(texture, grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
@@ -146,8 +159,9 @@ class OptimisationBaseline:
             yaws = (torch.rand(config.views, generator=generator) * 90 - 45).tolist()
             pitches = (torch.rand(config.views, generator=generator) * 20 - 10).tolist()
             colour = torch.sigmoid(texture * 4)
-            views = torch.stack([_render(vertices, head.faces, uv, colour, y, p, config.render_size)
-                                 for y, p in zip(yaws, pitches)])  # fmt: skip
+            views = torch.stack(
+                [_render(vertices, head.faces, uv, colour, y, p, config.render_size) for y, p in zip(yaws, pitches)]
+            )
             crops = _random_crops(views, generator)
             images = self.encoder.encode_image(crops, differentiable=True)
             prior = identity.pow(2).mean() + torch.sigmoid(expression).pow(2).mean()

@@ -55,14 +55,21 @@ def render_views(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, textur
     from cliphead.render.lit import View, render_head
 
     head = BankHead(vertices, faces, uv, np.zeros((68, 3)), 0, "")
-    return np.stack([render_head(head, texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1.0, 1.0, 1.0)), size)
-                     for yaw in SCORE_YAWS])  # fmt: skip
+    return np.stack(
+        [
+            render_head(head, texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1.0, 1.0, 1.0)), size)
+            for yaw in SCORE_YAWS
+        ]
+    )
 
 
 def compare_methods(
-    methods: Mapping[str, Callable[[str], object]], encoders: Mapping[str, object], prompts=COMPARISON_PROMPTS,
-    render_size: int = 128, progress: bool = True,
-) -> tuple[pd.DataFrame, dict]:  # fmt: skip
+    methods: Mapping[str, Callable[[str], object]],
+    encoders: Mapping[str, object],
+    prompts=COMPARISON_PROMPTS,
+    render_size: int = 128,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
     """One row per (method, prompt): seconds, the measured attribute, and a CLIP score per encoder.
 
     A method maps a prompt to an object with ``vertices``, ``faces``, ``uv``, ``texture`` and
@@ -81,8 +88,14 @@ def compare_methods(
             seconds = sum(head.seconds.values()) if isinstance(head.seconds, dict) else head.seconds
             views = render_views(head.vertices, head.faces, head.uv, head.texture, render_size)
             renders[method, prompt.text] = views
-            row = {"method": method, "prompt": prompt.text, "attribute": prompt.attribute, "requested": prompt.value,
-                   "measured": measure_attributes(measurable_texture(head.texture))[prompt.attribute], "seconds": seconds}  # fmt: skip
+            row = {
+                "method": method,
+                "prompt": prompt.text,
+                "attribute": prompt.attribute,
+                "requested": prompt.value,
+                "measured": measure_attributes(measurable_texture(head.texture))[prompt.attribute],
+                "seconds": seconds,
+            }
             for name, encoder in encoders.items():
                 row[f"clip {name}"] = clip_score(encoder, prompt.text, views)
             rows.append(row)
@@ -122,8 +135,9 @@ def methods_figure(renders: Mapping[tuple[str, str], np.ndarray], methods, promp
 
     from cliphead.lab.heads.figures import save_figure
 
-    figure, axes = plt.subplots(len(methods), len(prompts), figsize=(2.1 * len(prompts), 2.3 * len(methods)),
-                                squeeze=False)  # fmt: skip
+    figure, axes = plt.subplots(
+        len(methods), len(prompts), figsize=(2.1 * len(prompts), 2.3 * len(methods)), squeeze=False
+    )
     for row, method in enumerate(methods):
         for column, prompt in enumerate(prompts):
             axis = axes[row, column]

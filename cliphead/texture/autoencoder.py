@@ -89,7 +89,7 @@ class ColourAnchoredAutoencoder(nn.Module):
 
     def __init__(
         self, detail_channels: int, block_channels: tuple[int, ...], anchor_pool: int, norm_groups: int = 8
-    ) -> None:  # fmt: skip
+    ) -> None:
         from diffusers.models.autoencoders.vae import Decoder, Encoder
 
         super().__init__()
@@ -100,11 +100,23 @@ class ColourAnchoredAutoencoder(nn.Module):
         self.anchor_pool = anchor_pool
         self.anchor_channels = anchor_channels(self.factor, anchor_pool)
         latent_channels = self.anchor_channels + detail_channels
-        self.encoder = Encoder(in_channels=3, out_channels=detail_channels,
-                               down_block_types=("DownEncoderBlock2D",) * blocks, block_out_channels=block_channels,
-                               layers_per_block=1, norm_num_groups=norm_groups, double_z=True)  # fmt: skip
-        self.decoder = Decoder(in_channels=latent_channels, out_channels=3, up_block_types=("UpDecoderBlock2D",) * blocks,
-                               block_out_channels=block_channels, layers_per_block=1, norm_num_groups=norm_groups)  # fmt: skip
+        self.encoder = Encoder(
+            in_channels=3,
+            out_channels=detail_channels,
+            down_block_types=("DownEncoderBlock2D",) * blocks,
+            block_out_channels=block_channels,
+            layers_per_block=1,
+            norm_num_groups=norm_groups,
+            double_z=True,
+        )
+        self.decoder = Decoder(
+            in_channels=latent_channels,
+            out_channels=3,
+            up_block_types=("UpDecoderBlock2D",) * blocks,
+            block_out_channels=block_channels,
+            layers_per_block=1,
+            norm_num_groups=norm_groups,
+        )
         self.register_buffer("latent_shift", torch.zeros(1, latent_channels, 1, 1))
         self.register_buffer("latent_scale", torch.ones(1, latent_channels, 1, 1))
 
@@ -114,8 +126,11 @@ class ColourAnchoredAutoencoder(nn.Module):
 
     def encode(self, images: torch.Tensor) -> Encoding:
         mean, logvar = self.encoder(images).chunk(2, dim=1)
-        return Encoding(AnchoredPosterior(self.colour_anchor(images), mean, logvar.clamp(-30.0, 20.0),
-                                          self.latent_shift, self.latent_scale))  # fmt: skip
+        return Encoding(
+            AnchoredPosterior(
+                self.colour_anchor(images), mean, logvar.clamp(-30.0, 20.0), self.latent_shift, self.latent_scale
+            )
+        )
 
     def decode(self, latents: torch.Tensor) -> Decoding:
         raw = latents * self.latent_scale + self.latent_shift

@@ -75,8 +75,11 @@ def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
     try:
         config = embedded_config(folder)
         unet = build_unet(config)
-        modules = {"vae": build_autoencoder(config), "unet": unet,
-                   "controlnet": controlnet_from_unet(unet, config.texture_size, config.latent_size)}  # fmt: skip
+        modules = {
+            "vae": build_autoencoder(config),
+            "unet": unet,
+            "controlnet": controlnet_from_unet(unet, config.texture_size, config.latent_size),
+        }
         for part, module in modules.items():
             module.load_state_dict({k: v.float() for k, v in load_file(part_path(folder, part)).items()})
     except (SafetensorError, KeyError, RuntimeError, ValueError, json.JSONDecodeError) as error:
@@ -85,10 +88,15 @@ def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
             "Reinstall the package or regenerate them with `cliphead train texture --install`."
         ) from error
     return ControlNetUV(
-        vae=modules["vae"], unet=modules["unet"], controlnet=modules["controlnet"],
-        scheduler=build_scheduler(config), text=MiniLMTokenStates(), name="embedded",
-        latent_scale=1.0, texture_size=config.texture_size,
-    ).eval()  # fmt: skip
+        vae=modules["vae"],
+        unet=modules["unet"],
+        controlnet=modules["controlnet"],
+        scheduler=build_scheduler(config),
+        text=MiniLMTokenStates(),
+        name="embedded",
+        latent_scale=1.0,
+        texture_size=config.texture_size,
+    ).eval()
 
 
 @lru_cache(maxsize=2)

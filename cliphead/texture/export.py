@@ -60,9 +60,15 @@ def preview_picture(
 
 
 def texture_mesh_folder(
-    mesh_dir: Path, prompt: str, out: Path, settings: SamplingSettings = DEFAULT_SAMPLING, rectify: bool = True,
-    backend: str = "embedded", force: bool = False, upscaler: Path | None = None,
-) -> dict:  # fmt: skip
+    mesh_dir: Path,
+    prompt: str,
+    out: Path,
+    settings: SamplingSettings = DEFAULT_SAMPLING,
+    rectify: bool = True,
+    backend: str = "embedded",
+    force: bool = False,
+    upscaler: Path | None = None,
+) -> dict:
     """Texture the head in ``mesh_dir`` for ``prompt`` and write the module doc's files into ``out``.
 
     ``upscaler``: Real-ESRGAN weights; the final texture is then super-resolved ×4 (off by default).

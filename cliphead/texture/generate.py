@@ -44,9 +44,12 @@ def layout_hints(normal_map: np.ndarray, size: int) -> tuple[np.ndarray, np.ndar
 
 
 def texture_head(
-    model: ControlNetUV, normal_map: np.ndarray, prompt: str, settings: SamplingSettings = DEFAULT_SAMPLING,
+    model: ControlNetUV,
+    normal_map: np.ndarray,
+    prompt: str,
+    settings: SamplingSettings = DEFAULT_SAMPLING,
     rectify: bool = True,
-) -> HeadTexture:  # fmt: skip
+) -> HeadTexture:
     """The texture of the head whose UV normal map is ``normal_map`` (module doc)."""
     from cliphead.texture.rectify import rectify as rectify_texture
 

@@ -52,11 +52,15 @@ MIN_CONTRAST = 0.01
 #: (168), the outer brow ends (70, 300) and the chin (152, below the painted one); the jaw line has
 #: no painted cue at all.
 IBUG_TO_MEDIAPIPE = {
-    39: 133, 42: 362,  # inner eye corners: right, left (the subject's)
-    21: 55, 22: 285,  # inner brow ends
-    48: 61, 54: 291,  # mouth corners
-    51: 0, 57: 17,  # top of the upper lip, bottom of the lower lip
-}  # fmt: skip
+    39: 133,
+    42: 362,  # inner eye corners: right, left (the subject's)
+    21: 55,
+    22: 285,  # inner brow ends
+    48: 61,
+    54: 291,  # mouth corners
+    51: 0,
+    57: 17,  # top of the upper lip, bottom of the lower lip
+}
 
 
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:
@@ -108,9 +112,13 @@ def feature_indices() -> np.ndarray:
     from mediapipe.python.solutions import face_mesh_connections as mesh
 
     edges = (
-        mesh.FACEMESH_LEFT_EYEBROW | mesh.FACEMESH_RIGHT_EYEBROW | mesh.FACEMESH_LEFT_EYE | mesh.FACEMESH_RIGHT_EYE
-        | mesh.FACEMESH_NOSE | mesh.FACEMESH_LIPS
-    )  # fmt: skip
+        mesh.FACEMESH_LEFT_EYEBROW
+        | mesh.FACEMESH_RIGHT_EYEBROW
+        | mesh.FACEMESH_LEFT_EYE
+        | mesh.FACEMESH_RIGHT_EYE
+        | mesh.FACEMESH_NOSE
+        | mesh.FACEMESH_LIPS
+    )
     return np.array(sorted({index for edge in edges for index in edge}))
 
 

@@ -106,9 +106,15 @@ def build_scheduler(config: TextureModelConfig):
     config asks (module doc)."""
     from diffusers import DDPMScheduler
 
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
-                         prediction_type=config.prediction_type, rescale_betas_zero_snr=config.zero_terminal_snr,
-                         timestep_spacing="trailing" if config.zero_terminal_snr else "leading")  # fmt: skip
+    return DDPMScheduler(
+        num_train_timesteps=1000,
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        prediction_type=config.prediction_type,
+        rescale_betas_zero_snr=config.zero_terminal_snr,
+        timestep_spacing="trailing" if config.zero_terminal_snr else "leading",
+    )
 
 
 @dataclass
@@ -128,16 +134,21 @@ class ControlNetUV:
         return {"vae": self.vae, "unet": self.unet, "controlnet": self.controlnet}
 
     def predict(
-        self, noisy: torch.Tensor, timesteps, text: dict, hints: torch.Tensor | None = None,
+        self,
+        noisy: torch.Tensor,
+        timesteps,
+        text: dict,
+        hints: torch.Tensor | None = None,
         control_strength: float = 1.0,
-    ) -> torch.Tensor:  # fmt: skip
+    ) -> torch.Tensor:
         """The UNet's prediction (ε or v) for ``noisy`` latents at ``timesteps``, ``text`` being
         :meth:`~cliphead.texture.text.PromptConditioning.denoiser_inputs`: with the ControlNet's residuals
         for ``hints``, scaled by ``control_strength``, or the UNet alone without hints."""
         residuals = {}
         if hints is not None:
-            down, mid = self.controlnet(noisy, timesteps, **text, controlnet_cond=hints,
-                                        conditioning_scale=control_strength, return_dict=False)  # fmt: skip
+            down, mid = self.controlnet(
+                noisy, timesteps, **text, controlnet_cond=hints, conditioning_scale=control_strength, return_dict=False
+            )
             residuals = {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
         return self.unet(noisy, timesteps, **text, **residuals).sample
 

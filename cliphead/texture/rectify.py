@@ -155,7 +155,12 @@ def rectify(
     features are no closer to the layout's landmarks than the full texture's (see the module doc),
     the resampled full texture comes back unchanged with ``rectified=False`` and the reason.
     """
-    for name, image in (("full", full), ("partial", partial), ("full_normals", full_normals), ("partial_normals", partial_normals)):  # fmt: skip
+    for name, image in (
+        ("full", full),
+        ("partial", partial),
+        ("full_normals", full_normals),
+        ("partial_normals", partial_normals),
+    ):
         if not np.isfinite(image).all():
             raise ValueError(f"{name} has non-finite values")
     upsampled = resize_image(full, out_size)
@@ -218,9 +223,14 @@ def rectification_figure(full: np.ndarray, partial: np.ndarray, result: Rectific
     panels = (  # title, image, its extent in texture pixels, landmarks, landmark error
         ("full texture", resize_image(full, size), whole, result.full_landmarks, result.error_before),
         ("partial texture", partial, window, result.partial_landmarks, None),
-        ("rectified" if result.rectified else textwrap.fill(f"not rectified: {result.reason}", 56), result.texture, whole,
-         result.rectified_landmarks, result.error_after),
-    )  # fmt: skip
+        (
+            "rectified" if result.rectified else textwrap.fill(f"not rectified: {result.reason}", 56),
+            result.texture,
+            whole,
+            result.rectified_landmarks,
+            result.error_after,
+        ),
+    )
     figure, axes = plt.subplots(1, 3, figsize=(10.5, 4.3))
     for axis, (title, image, extent, landmarks, error) in zip(axes, panels):
         axis.imshow(np.clip(image, 0.0, 1.0), extent=extent, interpolation="bilinear")

@@ -80,9 +80,13 @@ def hint_tensor(normal_maps: np.ndarray | torch.Tensor, size: int) -> torch.Tens
 
 
 def denoise(
-    model: ControlNetUV, hints: torch.Tensor, prompts: PromptConditioning, empty: PromptConditioning,
-    settings: SamplingSettings, noise: torch.Tensor,
-) -> torch.Tensor:  # fmt: skip
+    model: ControlNetUV,
+    hints: torch.Tensor,
+    prompts: PromptConditioning,
+    empty: PromptConditioning,
+    settings: SamplingSettings,
+    noise: torch.Tensor,
+) -> torch.Tensor:
     """The latent textures of ``hints`` (n, 3, S, S) under ``prompts`` (n of them; ``empty``: the empty prompt)."""
     from diffusers import UniPCMultistepScheduler
 
@@ -129,7 +133,7 @@ def colour_bounds(model: ControlNetUV) -> tuple[torch.Tensor, torch.Tensor] | No
 
 def colour_clamped(
     predicted: torch.Tensor, latents: torch.Tensor, schedule, timestep: int, bounds: tuple[torch.Tensor, torch.Tensor]
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """The prediction (ε or v, as ``schedule.config.prediction_type``) whose clean latent x̂₀ is clamped
     to ``bounds``: x̂₀ = α·x_t − σ·v (v) or (x_t − σ·ε) / α (ε), and the prediction that gives the
     clamped x̂₀ back (the module doc's colour clamp)."""
@@ -161,8 +165,11 @@ def decode(model: ControlNetUV, latents: torch.Tensor) -> np.ndarray:
 
 
 def generate_textures(
-    model: ControlNetUV, normal_maps: np.ndarray | torch.Tensor, prompts: Sequence[str], settings: SamplingSettings = DEFAULT_SAMPLING
-) -> np.ndarray:  # fmt: skip
+    model: ControlNetUV,
+    normal_maps: np.ndarray | torch.Tensor,
+    prompts: Sequence[str],
+    settings: SamplingSettings = DEFAULT_SAMPLING,
+) -> np.ndarray:
     """One texture per (UV normal map, prompt): ``(n, S, S, 3)`` float32 in [0, 1] at the model's size.
 
     Item ``k`` draws its noise from ``settings.seed + k``, so a texture does not depend on what else
@@ -176,8 +183,12 @@ def generate_textures(
         raise ValueError(f"{len(hints)} normal maps for {len(prompts)} prompts")
     latent_size = model.unet.config.sample_size
     channels = model.unet.config.in_channels
-    noise = torch.cat([
-        torch.randn((1, channels, latent_size, latent_size), generator=torch.Generator().manual_seed(settings.seed + k))
-        for k in range(len(prompts))
-    ])  # fmt: skip
+    noise = torch.cat(
+        [
+            torch.randn(
+                (1, channels, latent_size, latent_size), generator=torch.Generator().manual_seed(settings.seed + k)
+            )
+            for k in range(len(prompts))
+        ]
+    )
     return decode(model, denoise(model, hints, model.text(prompts), model.text([""]), settings, noise))

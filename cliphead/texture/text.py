@@ -76,7 +76,12 @@ class CLIPTokenStates:
         self.dim = int(self.encoder.config.hidden_size)
 
     def __call__(self, prompts: Sequence[str]) -> PromptConditioning:
-        tokens = self.tokenizer(list(prompts), padding="max_length", truncation=True,
-                                max_length=self.tokenizer.model_max_length, return_tensors="pt")  # fmt: skip
+        tokens = self.tokenizer(
+            list(prompts),
+            padding="max_length",
+            truncation=True,
+            max_length=self.tokenizer.model_max_length,
+            return_tensors="pt",
+        )
         with torch.no_grad():
             return PromptConditioning(self.encoder(tokens.input_ids).last_hidden_state)

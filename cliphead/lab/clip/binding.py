@@ -74,8 +74,14 @@ def beard_colour_by_hair(encoder: ImageTextEncoder, renders: RenderSet, image_em
         rows.append({"group": group, "images": len(members), "accuracy": float(right), "chance": majority})
     wrong = [k for k, i in enumerate(counted) if hairs[k] is not None and predicted[k] != truths[i]]
     named = np.mean([predicted[k] == hairs[k] for k in wrong]) if wrong else float("nan")
-    rows.append({"group": "wrong answers naming the hair colour", "images": len(wrong), "accuracy": float(named),
-                 "chance": 1.0 / (len(HAIR_WORDS) - 1)})  # fmt: skip
+    rows.append(
+        {
+            "group": "wrong answers naming the hair colour",
+            "images": len(wrong),
+            "accuracy": float(named),
+            "chance": 1.0 / (len(HAIR_WORDS) - 1),
+        }
+    )
     return rows
 
 
@@ -112,17 +118,41 @@ def binding_rows(encoder_name: str, by_hair: list[dict], oracle: dict[str, float
     """Rows of ``results/embedded_clip_eval.csv`` (metric names starting "beard colour")."""
     classes = len(HAIR_WORDS)
     rows = [
-        {"encoder": encoder_name, "metric": f"beard colour zero-shot: {row['group']}", "attribute": "beard_colour",
-         "prompt_set": "training wording", "classes": classes, "images": row["images"],
-         "value": round(row["accuracy"], 4), "chance": round(row["chance"], 4)}
+        {
+            "encoder": encoder_name,
+            "metric": f"beard colour zero-shot: {row['group']}",
+            "attribute": "beard_colour",
+            "prompt_set": "training wording",
+            "classes": classes,
+            "images": row["images"],
+            "value": round(row["accuracy"], 4),
+            "chance": round(row["chance"], 4),
+        }
         for row in by_hair
-    ]  # fmt: skip
+    ]
     for key, metric in (("right", "right"), ("hair_named", "naming the hair colour")):
-        rows.append({"encoder": encoder_name, "metric": f"beard colour caption oracle: {metric}",
-                     "attribute": "beard_colour", "prompt_set": "training wording", "classes": classes,
-                     "images": oracle["sentences"], "value": round(oracle[key], 4),
-                     "chance": round(1.0 / classes, 4)})  # fmt: skip
-    rows.append({"encoder": encoder_name, "metric": "beard colour prompts: cosine with the hair colour's",
-                 "attribute": "beard_colour", "prompt_set": "training wording", "classes": classes, "images": 0,
-                 "value": round(cosine, 4), "chance": float("nan")})  # fmt: skip
+        rows.append(
+            {
+                "encoder": encoder_name,
+                "metric": f"beard colour caption oracle: {metric}",
+                "attribute": "beard_colour",
+                "prompt_set": "training wording",
+                "classes": classes,
+                "images": oracle["sentences"],
+                "value": round(oracle[key], 4),
+                "chance": round(1.0 / classes, 4),
+            }
+        )
+    rows.append(
+        {
+            "encoder": encoder_name,
+            "metric": "beard colour prompts: cosine with the hair colour's",
+            "attribute": "beard_colour",
+            "prompt_set": "training wording",
+            "classes": classes,
+            "images": 0,
+            "value": round(cosine, 4),
+            "chance": float("nan"),
+        }
+    )
     return rows

@@ -132,18 +132,28 @@ def evaluation_rows(encoder_name: str, results: list[ZeroShotResult], recall: di
     """Rows of ``results/embedded_clip_eval.csv``."""
     rows = [
         {
-            "encoder": encoder_name, "metric": "zero-shot accuracy", "attribute": r.attribute,
-            "prompt_set": r.prompt_set, "classes": r.classes, "images": r.images,
-            "value": round(r.accuracy, 4), "chance": round(r.chance, 4),
+            "encoder": encoder_name,
+            "metric": "zero-shot accuracy",
+            "attribute": r.attribute,
+            "prompt_set": r.prompt_set,
+            "classes": r.classes,
+            "images": r.images,
+            "value": round(r.accuracy, 4),
+            "chance": round(r.chance, 4),
         }
         for r in results
-    ]  # fmt: skip
+    ]
     for k in ("R@1", "R@5"):
         rows.append(
             {
-                "encoder": encoder_name, "metric": f"text-to-image {k}", "attribute": "caption",
-                "prompt_set": "each render's first caption", "classes": recall["gallery"], "images": recall["gallery"],
-                "value": round(recall[k], 4), "chance": round(int(k[2:]) / recall["gallery"], 4),
+                "encoder": encoder_name,
+                "metric": f"text-to-image {k}",
+                "attribute": "caption",
+                "prompt_set": "each render's first caption",
+                "classes": recall["gallery"],
+                "images": recall["gallery"],
+                "value": round(recall[k], 4),
+                "chance": round(int(k[2:]) / recall["gallery"], 4),
             }
-        )  # fmt: skip
+        )
     return rows

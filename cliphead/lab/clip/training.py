@@ -144,10 +144,15 @@ def train_image_tower(
             running = []
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             state = {
-                "config": asdict(config), "tower_config": tower_config.to_dict(), "step": step + 1,
-                "tower": tower.state_dict(), "logit_scale": logit_scale.detach(), "optimiser": optimiser.state_dict(),
-                "generator": generator.get_state(), "history": history,
-            }  # fmt: skip
+                "config": asdict(config),
+                "tower_config": tower_config.to_dict(),
+                "step": step + 1,
+                "tower": tower.state_dict(),
+                "logit_scale": logit_scale.detach(),
+                "optimiser": optimiser.state_dict(),
+                "generator": generator.get_state(),
+                "history": history,
+            }
             torch.save(state, checkpoint)
             _write_history(history_path, history)
     bar.close()

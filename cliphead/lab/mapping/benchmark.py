@@ -44,8 +44,18 @@ def benchmark_text2head(resolution: int = 256, repeats: int = 3, prompt: str = B
         )
         z_id, z_exp = model.sample_identity_code(0), model.expression_code("laughing")
         baseline = median_seconds(lambda: neural_head(model, z_id, z_exp, resolution), repeats)
-        command = [sys.executable, "-m", "cliphead.cli", "text2head", prompt, "--out", str(out), "--force",
-                   "--res", str(resolution)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "cliphead.cli",
+            "text2head",
+            prompt,
+            "--out",
+            str(out),
+            "--force",
+            "--res",
+            str(resolution),
+        ]
         cold = []
         for _ in range(repeats):
             begin = time.perf_counter()

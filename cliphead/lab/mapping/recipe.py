@@ -86,8 +86,11 @@ def train_mappers(
         payload["held_out_mse"][name] = float(f"{run.held_out_mse:.4g}")
         if install:
             payload[f"installed {name}"] = install_weights(
-                weights, history, target, "cliphead train mappers --install",
+                weights,
+                history,
+                target,
+                "cliphead train mappers --install",
                 f"{name}: 8-layer MLP (skip into layer 4), {encoder.name} ψ → head-model latent, fp16",
-            )  # fmt: skip
+            )
     payload["seconds"] = round(time.perf_counter() - start, 1)
     return payload

@@ -221,8 +221,12 @@ def cyclic_ablation(
 
 
 #: Supplementary Table 1's held-out MSE (NPHM latents, OpenCLIP ViT, ControlNet images).
-PAPER_TABLE_1 = {("MLP_id", "L2"): 8.33e-5, ("MLP_exp", "L2"): 6.51e-4, ("MLP_id", "L2 + cyclic"): 8.74e-5,
-                 ("MLP_exp", "L2 + cyclic"): 6.87e-4}  # fmt: skip
+PAPER_TABLE_1 = {
+    ("MLP_id", "L2"): 8.33e-5,
+    ("MLP_exp", "L2"): 6.51e-4,
+    ("MLP_id", "L2 + cyclic"): 8.74e-5,
+    ("MLP_exp", "L2 + cyclic"): 6.87e-4,
+}
 
 
 def summarise_ablation(rows: pd.DataFrame) -> pd.DataFrame:

@@ -64,11 +64,22 @@ def noise_sweep(
         codes = np.stack([model.expression_code(label).numpy() for label in EXPRESSION_LABELS])
     rows = []
     for noise in noises:
-        run = train_mapper(data, replace(training, input_noise=noise, held_out=0.0, seed=seed), progress=progress,
-                           description=f"MLP_exp, noise {noise}")  # fmt: skip
+        run = train_mapper(
+            data,
+            replace(training, input_noise=noise, held_out=0.0, seed=seed),
+            progress=progress,
+            description=f"MLP_exp, noise {noise}",
+        )
         with torch.no_grad():
             predicted = run.mapper(psi).numpy()
         accuracy = nearest_label_accuracy(predicted, [label for _, label in prompts], codes)
-        rows.append({"input_noise": noise, "validation_accuracy": accuracy, "validation_prompts": len(prompts),
-                     "epochs": training.epochs, "seconds": round(run.seconds, 1)})  # fmt: skip
+        rows.append(
+            {
+                "input_noise": noise,
+                "validation_accuracy": accuracy,
+                "validation_prompts": len(prompts),
+                "epochs": training.epochs,
+                "seconds": round(run.seconds, 1),
+            }
+        )
     return pd.DataFrame(rows)

@@ -62,17 +62,38 @@ def evaluation_prompts() -> list[TexturePrompt]:
     """One prompt per value of every measured attribute (10 hair, 3 skin, 5 lipstick, 10 beard, 10 styles)."""
     prompts = []
     for colour, words in HAIR_WORDS.items():
-        prompts.append(TexturePrompt(FRAMES["hair_colour"].format(words[0]), "hair_colour", colour,
-                                     {"hair_colour": colour, "hair": "full", "style": "none"}))  # fmt: skip
+        prompts.append(
+            TexturePrompt(
+                FRAMES["hair_colour"].format(words[0]),
+                "hair_colour",
+                colour,
+                {"hair_colour": colour, "hair": "full", "style": "none"},
+            )
+        )
     for bucket in SKIN_BUCKETS:
-        prompts.append(TexturePrompt(FRAMES["skin"].format(bucket), "skin", bucket,
-                                     {"skin_tone": BUCKET_TONES[bucket], "style": "none"}))  # fmt: skip
+        prompts.append(
+            TexturePrompt(
+                FRAMES["skin"].format(bucket), "skin", bucket, {"skin_tone": BUCKET_TONES[bucket], "style": "none"}
+            )
+        )
     for colour, words in LIPSTICK_WORDS.items():
-        prompts.append(TexturePrompt(FRAMES["lipstick"].format(words[0]), "lipstick", colour,
-                                     {"lipstick": colour, "beard": "none", "style": "none"}))  # fmt: skip
+        prompts.append(
+            TexturePrompt(
+                FRAMES["lipstick"].format(words[0]),
+                "lipstick",
+                colour,
+                {"lipstick": colour, "beard": "none", "style": "none"},
+            )
+        )
     for colour, words in HAIR_WORDS.items():
-        prompts.append(TexturePrompt(FRAMES["beard_colour"].format(words[0]), "beard_colour", colour,
-                                     {"beard": "full beard", "beard_colour": colour, "style": "none"}))  # fmt: skip
+        prompts.append(
+            TexturePrompt(
+                FRAMES["beard_colour"].format(words[0]),
+                "beard_colour",
+                colour,
+                {"beard": "full beard", "beard_colour": colour, "style": "none"},
+            )
+        )
     for style, phrases in STYLE_PHRASES.items():
         prompts.append(
             TexturePrompt(fix_articles(FRAMES["style"].format(phrases[0])), "style", style, {"style": style})
@@ -95,8 +116,9 @@ class TextureEvalConfig:
     seed: int = 7
 
 
-QUICK_TEXTURE_EVAL = TextureEvalConfig(n_heads=1, seeds_per_prompt=1, diversity_prompts=2, diversity_seeds=2,
-                                       render_size=96, prompt_stride=6)  # fmt: skip
+QUICK_TEXTURE_EVAL = TextureEvalConfig(
+    n_heads=1, seeds_per_prompt=1, diversity_prompts=2, diversity_seeds=2, render_size=96, prompt_stride=6
+)
 
 
 @dataclass(frozen=True)
@@ -179,30 +201,40 @@ def evaluate_textures(
         result = texture_head(model, head.normal_map, prompt.text, settings)
         generated[p, h, s] = result.texture
         rectification = result.rectification
-        rows.append({
-            "prompt": prompt.text, "attribute": prompt.attribute, "requested": prompt.value, "head": h, "seed": s,
-            "measured": measure_attributes(measurable_texture(result.texture))[prompt.attribute],
-            "measured_full": measure_attributes(measurable_texture(result.full))[prompt.attribute],
-            "clip_generated": clip_score(encoder, prompt.text, _views(head, result.texture, config.render_size)),
-            "clip_reference": clip_score(encoder, prompt.text,
-                                         _views(head, _reference_texture(prompt, s), config.render_size)),
-            "full_detected": rectification.full_landmarks is not None,
-            "partial_detected": rectification.partial_landmarks is not None,
-            "rectified": rectification.rectified,
-            "error_before": rectification.error_before,
-            "error_partial": rectification.error_partial,
-            "error_after": rectification.error_after,
-            "skipped_because": rectification.reason,
-        })  # fmt: skip
+        rows.append(
+            {
+                "prompt": prompt.text,
+                "attribute": prompt.attribute,
+                "requested": prompt.value,
+                "head": h,
+                "seed": s,
+                "measured": measure_attributes(measurable_texture(result.texture))[prompt.attribute],
+                "measured_full": measure_attributes(measurable_texture(result.full))[prompt.attribute],
+                "clip_generated": clip_score(encoder, prompt.text, _views(head, result.texture, config.render_size)),
+                "clip_reference": clip_score(
+                    encoder, prompt.text, _views(head, _reference_texture(prompt, s), config.render_size)
+                ),
+                "full_detected": rectification.full_landmarks is not None,
+                "partial_detected": rectification.partial_landmarks is not None,
+                "rectified": rectification.rectified,
+                "error_before": rectification.error_before,
+                "error_partial": rectification.error_partial,
+                "error_after": rectification.error_after,
+                "skipped_because": rectification.reason,
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["found"] = frame["measured"] == frame["requested"]
     frame["found_full"] = frame["measured_full"] == frame["requested"]
     # The floor: the texture generated for another prompt (half the list away) on the same head and seed.
     frame["clip_other_prompt"] = [
-        clip_score(encoder, prompts[p].text,
-                   _views(heads[h], generated[(p + len(prompts) // 2) % len(prompts), h, s], config.render_size))
+        clip_score(
+            encoder,
+            prompts[p].text,
+            _views(heads[h], generated[(p + len(prompts) // 2) % len(prompts), h, s], config.render_size),
+        )
         for p, h, s in items
-    ]  # fmt: skip
+    ]
     return frame
 
 
@@ -237,15 +269,18 @@ def diversity(model: ControlNetUV, config: TextureEvalConfig) -> dict[str, float
             )
             for k, p in enumerate(prompts)
         ]
-    )  # fmt: skip  (prompts, seeds, S, S, 3); item j of prompt k has noise seed 100k + j
+    )  # (prompts, seeds, S, S, 3); item j of prompt k has noise seed 100k + j
 
     def rms(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.sqrt(np.mean((a - b) ** 2)))
 
     within = [rms(t[i], t[j]) for t in textures for i, j in combinations(range(len(t)), 2)]
     between = [rms(textures[a, 0], textures[b, 0]) for a, b in combinations(range(len(textures)), 2)]
-    return {"within_prompt_rms": float(np.mean(within)), "between_prompt_rms": float(np.mean(between)),
-            "within_over_between": float(np.mean(within) / np.mean(between))}  # fmt: skip
+    return {
+        "within_prompt_rms": float(np.mean(within)),
+        "between_prompt_rms": float(np.mean(between)),
+        "within_over_between": float(np.mean(within) / np.mean(between)),
+    }
 
 
 #: Regions whose colour :func:`prompt_knowledge` reads: the hair, and the skin of the lower neck.
@@ -284,14 +319,19 @@ def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -
     )
     prompt = model.text([str(triples.captions[i, 0]) for i in chosen])
     empty = model.text([""] * len(chosen))
-    readings = {"whole prompt": prompt, "token states only": PromptConditioning(prompt.states, empty.pooled),
-                "pooled embedding only": PromptConditioning(empty.states, prompt.pooled)}  # fmt: skip
+    readings = {
+        "whole prompt": prompt,
+        "token states only": PromptConditioning(prompt.states, empty.pooled),
+        "pooled embedding only": PromptConditioning(empty.states, prompt.pooled),
+    }
     channels, side = model.unet.config.in_channels, model.unet.config.sample_size
     noise = torch.randn((len(chosen), channels, side, side), generator=torch.Generator().manual_seed(seed))
     steps = torch.full((len(chosen),), terminal)
     painted = [rgb2lab(measurable_texture(triples.textures_whole[i] / 255.0)) for i in chosen]
-    truths = {region: np.stack([lab[measuring_regions()[region]].mean(axis=0) for lab in painted])
-              for region in KNOWLEDGE_REGIONS}  # fmt: skip
+    truths = {
+        region: np.stack([lab[measuring_regions()[region]].mean(axis=0) for lab in painted])
+        for region in KNOWLEDGE_REGIONS
+    }
     rows = []
     for reading, conditioning in readings.items():
         with torch.no_grad():
@@ -302,9 +342,18 @@ def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -
         for region, truth in truths.items():
             guess = np.stack([lab[measuring_regions()[region]].mean(axis=0) for lab in predicted])
             r2 = 1.0 - ((guess - truth) ** 2).sum(axis=0) / ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
-            rows.append({"region": region, "prompt read as": reading, "r2_L": r2[0], "r2_a": r2[1], "r2_b": r2[2],
-                         "predicted_spread_L": float(guess[:, 0].std()), "painted_spread_L": float(truth[:, 0].std()),
-                         "n": len(chosen)})  # fmt: skip
+            rows.append(
+                {
+                    "region": region,
+                    "prompt read as": reading,
+                    "r2_L": r2[0],
+                    "r2_a": r2[1],
+                    "r2_b": r2[2],
+                    "predicted_spread_L": float(guess[:, 0].std()),
+                    "painted_spread_L": float(truth[:, 0].std()),
+                    "n": len(chosen),
+                }
+            )
     return pd.DataFrame(rows).round(3)
 
 
@@ -320,9 +369,12 @@ def chance_agreement(group: pd.DataFrame) -> float:
 
 
 def summarise(
-    frame: pd.DataFrame, spread: dict[str, float], instrument: dict[str, float], encoder_name: str,
+    frame: pd.DataFrame,
+    spread: dict[str, float],
+    instrument: dict[str, float],
+    encoder_name: str,
     autoencoder: dict[str, float],
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """The ``texture_eval.csv`` table: one row per figure, with its count and, where one applies, the bar.
 
     ``instrument`` and ``autoencoder`` are :func:`~cliphead.lab.texture.measure.calibration_accuracy`
@@ -331,45 +383,111 @@ def summarise(
     rows = []
     for attribute, group in frame.groupby("attribute", sort=False):
         bar = 0.8 if attribute in COLOUR_ATTRIBUTES else None
-        rows.append({"measure": f"attribute accuracy: {attribute}", "value": group["found"].mean(), "n": len(group),
-                     "bar": bar, "note": f"full texture before rectification {group['found_full'].mean():.3f}; "
-                                          f"chance (requests shuffled) {chance_agreement(group):.3f}; "
-                                          f"instrument on painter textures {instrument.get(attribute, np.nan):.3f}, "
-                                          f"on their autoencoder reconstructions {autoencoder.get(attribute, np.nan):.3f}"})  # fmt: skip
+        rows.append(
+            {
+                "measure": f"attribute accuracy: {attribute}",
+                "value": group["found"].mean(),
+                "n": len(group),
+                "bar": bar,
+                "note": f"full texture before rectification {group['found_full'].mean():.3f}; "
+                f"chance (requests shuffled) {chance_agreement(group):.3f}; "
+                f"instrument on painter textures {instrument.get(attribute, np.nan):.3f}, "
+                f"on their autoencoder reconstructions {autoencoder.get(attribute, np.nan):.3f}",
+            }
+        )
     colour = frame[frame["attribute"].isin(COLOUR_ATTRIBUTES)]
-    rows.append({"measure": "attribute accuracy: colour attributes", "value": colour["found"].mean(), "n": len(colour),
-                 "bar": 0.8, "note": "hair colour, skin, lipstick, beard colour pooled"})  # fmt: skip
-    rows.append({"measure": "attribute accuracy: colour attributes, painter textures through the autoencoder",
-                 "value": np.mean([autoencoder[a] for a in COLOUR_ATTRIBUTES]), "n": None, "bar": None,
-                 "note": "the ceiling the latent space sets (mean of the four attributes)"})  # fmt: skip
-    for column, label in (("clip_generated", "generated texture"), ("clip_reference", "painter texture of the request"),
-                          ("clip_other_prompt", "generated texture of another prompt")):  # fmt: skip
-        rows.append({"measure": f"CLIP score ({encoder_name}, embedded): {label}", "value": frame[column].mean(),
-                     "n": len(frame), "bar": None, "note": f"std {frame[column].std():.4f}"})  # fmt: skip
+    rows.append(
+        {
+            "measure": "attribute accuracy: colour attributes",
+            "value": colour["found"].mean(),
+            "n": len(colour),
+            "bar": 0.8,
+            "note": "hair colour, skin, lipstick, beard colour pooled",
+        }
+    )
+    rows.append(
+        {
+            "measure": "attribute accuracy: colour attributes, painter textures through the autoencoder",
+            "value": np.mean([autoencoder[a] for a in COLOUR_ATTRIBUTES]),
+            "n": None,
+            "bar": None,
+            "note": "the ceiling the latent space sets (mean of the four attributes)",
+        }
+    )
+    for column, label in (
+        ("clip_generated", "generated texture"),
+        ("clip_reference", "painter texture of the request"),
+        ("clip_other_prompt", "generated texture of another prompt"),
+    ):
+        rows.append(
+            {
+                "measure": f"CLIP score ({encoder_name}, embedded): {label}",
+                "value": frame[column].mean(),
+                "n": len(frame),
+                "bar": None,
+                "note": f"std {frame[column].std():.4f}",
+            }
+        )
     for key, value in spread.items():
-        rows.append({"measure": f"diversity: {key.replace('_', ' ')}", "value": value, "n": None, "bar": None,
-                     "note": "RMS colour difference of full textures, [0, 1] units"})  # fmt: skip
+        rows.append(
+            {
+                "measure": f"diversity: {key.replace('_', ' ')}",
+                "value": value,
+                "n": None,
+                "bar": None,
+                "note": "RMS colour difference of full textures, [0, 1] units",
+            }
+        )
     rectified = frame[frame["rectified"]]
     both_found = frame[frame["full_detected"] & frame["partial_detected"]]
     final_error = frame["error_after"].where(frame["rectified"], frame["error_before"])
     landmarks = [
         ("detection rate: full texture", frame["full_detected"].mean(), len(frame), None),
         ("detection rate: partial texture", frame["partial_detected"].mean(), len(frame), None),
-        ("partial texture placed the features better (share, where both found)",
-         (both_found["error_partial"] < both_found["error_before"]).mean(), len(both_found), None),
+        (
+            "partial texture placed the features better (share, where both found)",
+            (both_found["error_partial"] < both_found["error_before"]).mean(),
+            len(both_found),
+            None,
+        ),
         ("landmark error, where both found: full texture", both_found["error_before"].mean(), len(both_found), None),
-        ("landmark error, where both found: partial texture", both_found["error_partial"].mean(), len(both_found), None),
+        (
+            "landmark error, where both found: partial texture",
+            both_found["error_partial"].mean(),
+            len(both_found),
+            None,
+        ),
         ("rectification ran", frame["rectified"].mean(), len(frame), None),
         ("landmark error before (where rectified)", rectified["error_before"].mean(), len(rectified), None),
-        ("landmark error after (where rectified)", rectified["error_after"].mean(), rectified["error_after"].notna().sum(), 0.02),
-        ("rectification lowered the error (share)", (rectified["error_after"] < rectified["error_before"]).mean(),
-         len(rectified), None),
-        ("landmark error of the final texture (where a face is found on it)", final_error.mean(),
-         final_error.notna().sum(), None),
-    ]  # fmt: skip
+        (
+            "landmark error after (where rectified)",
+            rectified["error_after"].mean(),
+            rectified["error_after"].notna().sum(),
+            0.02,
+        ),
+        (
+            "rectification lowered the error (share)",
+            (rectified["error_after"] < rectified["error_before"]).mean(),
+            len(rectified),
+            None,
+        ),
+        (
+            "landmark error of the final texture (where a face is found on it)",
+            final_error.mean(),
+            final_error.notna().sum(),
+            None,
+        ),
+    ]
     for measure, value, n, bar in landmarks:
-        rows.append({"measure": measure, "value": value, "n": n, "bar": bar, "note": "fraction of the texture width"
-                     if measure.startswith("landmark error") else ""})  # fmt: skip
+        rows.append(
+            {
+                "measure": measure,
+                "value": value,
+                "n": n,
+                "bar": bar,
+                "note": "fraction of the texture width" if measure.startswith("landmark error") else "",
+            }
+        )
     table = pd.DataFrame(rows)
     table["value"] = table["value"].astype(float).round(4)
     return table

@@ -27,16 +27,21 @@ def training_triples_figure(triples: TextureTriples, path: Path, n: int = 5) -> 
     figure, axes = plt.subplots(n, 4, figsize=(9.5, 2.5 * n))
     titles = ("UV normal map", "texture", "face window: normals", "face window: texture")
     for row in range(n):
-        images = (triples.normals_whole[row], triples.textures_whole[row], triples.normals_face[row],
-                  triples.textures_face[row])  # fmt: skip
+        images = (
+            triples.normals_whole[row],
+            triples.textures_whole[row],
+            triples.normals_face[row],
+            triples.textures_face[row],
+        )
         for column, image in enumerate(images):
             axis = axes[row, column]
             axis.imshow(image)
             axis.set(xticks=[], yticks=[])
             if row == 0:
                 axis.set_title(titles[column], fontsize=9)
-        axes[row, 0].set_ylabel(_wrapped(str(triples.captions[row, 0]), 30), fontsize=7, rotation=0, ha="right",
-                                va="center")  # fmt: skip
+        axes[row, 0].set_ylabel(
+            _wrapped(str(triples.captions[row, 0]), 30), fontsize=7, rotation=0, ha="right", va="center"
+        )
     figure.suptitle("ControlNet_uv training triples (normal map of a head-model identity, painted texture, caption)")
     return save_figure(figure, path)
 
@@ -72,8 +77,9 @@ def snapshots_figure(steps: np.ndarray, textures: np.ndarray, prompts: Sequence[
     return save_figure(figure, path)
 
 
-def control_strength_figure(textures: np.ndarray, renders: np.ndarray, strengths: Sequence[float], prompt: str,
-                            path: Path) -> Path:  # fmt: skip
+def control_strength_figure(
+    textures: np.ndarray, renders: np.ndarray, strengths: Sequence[float], prompt: str, path: Path
+) -> Path:
     """Textures and renders of one prompt, head and seed under increasing control strength."""
     figure, axes = plt.subplots(2, len(strengths), figsize=(2.4 * len(strengths), 5.0))
     for column, strength in enumerate(strengths):

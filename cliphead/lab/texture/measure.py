@@ -198,7 +198,7 @@ def _calibration_record(rng: np.random.Generator, index: int) -> Attributes:
 
 def _painted_samples(
     n: int, seed: int, paint_size: int, transform: Callable[[np.ndarray], np.ndarray] | None = None
-) -> list[tuple[Attributes, np.ndarray]]:  # fmt: skip
+) -> list[tuple[Attributes, np.ndarray]]:
     """``n`` calibration records with their textures painted at ``paint_size``, reduced to ``MEASURE_SIZE``,
     passed through ``transform`` if given (an RGB texture in [0, 1] → the same), in CIELAB."""
     samples = []
@@ -260,9 +260,11 @@ def attribute_found(texture: np.ndarray, attribute: str, requested: str) -> bool
 
 
 def calibration_accuracy(
-    n: int = 200, seed: int = 1, paint_size: int = TRAINING_PAINT_SIZE,
+    n: int = 200,
+    seed: int = 1,
+    paint_size: int = TRAINING_PAINT_SIZE,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> dict[str, float]:  # fmt: skip
+) -> dict[str, float]:
     """The instrument's own accuracy per attribute on ``n`` fresh painter textures (drawn as the
     calibration's are, with another seed), over the textures that show the attribute (NaN if none does).
 

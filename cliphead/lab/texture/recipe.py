@@ -31,9 +31,13 @@ ANNEAL_COMMAND = "cliphead train texture --anneal --install"
 
 
 def train_texture(
-    out: Path, quick: bool = False, install: bool = False, base: str | None = None, workers: int | None = None,
+    out: Path,
+    quick: bool = False,
+    install: bool = False,
+    base: str | None = None,
+    workers: int | None = None,
     anneal: Path | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """Train ControlNet_uv (embedded from scratch, or a ControlNet on the Stable Diffusion folder ``base``, or
     phase 4 alone on the embedded weights in ``anneal``) into ``out``.
 
@@ -56,8 +60,9 @@ def train_texture(
     earlier_snapshots = _snapshots_beside(anneal) if anneal is not None else None
     first_snapshot_step = int(earlier_snapshots["steps"][-1]) if earlier_snapshots else 0
     trained = load_embedded(anneal) if anneal is not None else None
-    model, record = train_texture_model(config, base=base, workers=workers, anneal=trained,
-                                        first_snapshot_step=first_snapshot_step)  # fmt: skip
+    model, record = train_texture_model(
+        config, base=base, workers=workers, anneal=trained, first_snapshot_step=first_snapshot_step
+    )
     command = "cliphead train texture" + (" --quick" if quick else "") + (" --anneal" if anneal else "")
     command += " --install" if install else ""
     if base:
@@ -74,8 +79,12 @@ def train_texture(
         textures=np.stack([textures for _, _, textures in record.snapshots]) if record.snapshots else np.zeros(0),
     )
     seconds = round(time.perf_counter() - start, 1)
-    (out / "training.json").write_text(json.dumps({"command": command, "config": asdict(config), "seconds": seconds,
-                                                   "latent_scale": model.latent_scale}, indent=2))  # fmt: skip
+    (out / "training.json").write_text(
+        json.dumps(
+            {"command": command, "config": asdict(config), "seconds": seconds, "latent_scale": model.latent_scale},
+            indent=2,
+        )
+    )
     final = history.groupby("phase")["loss"].apply(lambda losses: float(losses.tail(50).mean()))
     payload = {"weights": [str(path) for path in weights], "final_loss": final.round(5).to_dict(), "seconds": seconds}
     if install:
@@ -106,9 +115,7 @@ def anneal_rounds_beside(folder: Path, anneal_steps: int) -> int:
     return 0
 
 
-def _install(
-    out: Path, history: pd.DataFrame, annealed: bool, earlier_snapshots: dict[str, np.ndarray] | None
-) -> dict:  # fmt: skip
+def _install(out: Path, history: pd.DataFrame, annealed: bool, earlier_snapshots: dict[str, np.ndarray] | None) -> dict:
     """Ship the run in ``out``: all three parts after a full run; the UNet and ControlNet after phase 4 alone
     (``annealed``), with the shipped histories and snapshots (``earlier_snapshots``) extended by the new phase."""
     installed = {}
@@ -124,9 +131,11 @@ def _install(
         )
     if annealed and earlier_snapshots:
         with np.load(out / "snapshots.npz") as new:
-            np.savez_compressed(WEIGHTS_DIR / SHIPPED_SNAPSHOTS,
-                                steps=np.concatenate([earlier_snapshots["steps"], new["steps"]]),
-                                textures=np.concatenate([earlier_snapshots["textures"], new["textures"]]))  # fmt: skip
+            np.savez_compressed(
+                WEIGHTS_DIR / SHIPPED_SNAPSHOTS,
+                steps=np.concatenate([earlier_snapshots["steps"], new["steps"]]),
+                textures=np.concatenate([earlier_snapshots["textures"], new["textures"]]),
+            )
     else:
         shutil.copyfile(out / "snapshots.npz", WEIGHTS_DIR / SHIPPED_SNAPSHOTS)
     return installed

@@ -72,9 +72,12 @@ def validation_prompts() -> list[tuple[str, str, str]]:
 
 
 def sampling_sweep(
-    model: ControlNetUV, candidates: tuple[SamplingSettings, ...] = CANDIDATES, n_heads: int = 4,
-    prompt_stride: int = 1, progress: bool = True,
-) -> pd.DataFrame:  # fmt: skip
+    model: ControlNetUV,
+    candidates: tuple[SamplingSettings, ...] = CANDIDATES,
+    n_heads: int = 4,
+    prompt_stride: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per candidate: its settings, the accuracy of each attribute, of the colour attributes
     pooled and of all attributes pooled (the choice), seconds."""
     from tqdm.auto import tqdm
@@ -92,8 +95,12 @@ def sampling_sweep(
         start = time.perf_counter()
         found: dict[str, list[bool]] = {}
         for h, whole in enumerate(hints):
-            textures = generate_textures(model, np.repeat(whole[None], len(prompts), axis=0),
-                                         [text for text, _, _ in prompts], replace(settings, seed=1000 * h))  # fmt: skip
+            textures = generate_textures(
+                model,
+                np.repeat(whole[None], len(prompts), axis=0),
+                [text for text, _, _ in prompts],
+                replace(settings, seed=1000 * h),
+            )
             for (_, attribute, value), texture in zip(prompts, textures):
                 found.setdefault(attribute, []).append(attribute_found(texture, attribute, value))
         record = {key: value for key, value in asdict(settings).items() if key not in ("steps", "seed")}

@@ -67,10 +67,17 @@ class TextureTrainingConfig:
 
 QUICK_TEXTURE_TRAINING = TextureTrainingConfig(
     data=QUICK_TEXTURE_DATA,
-    model=TextureModelConfig(texture_size=64, autoencoder_channels=(16, 32, 32), unet_channels=(24, 48, 48),
-                             norm_groups=8),
-    autoencoder_steps=30, unet_steps=40, controlnet_steps=40, anneal_steps=20, ema_decay=0.9, batch=8, snapshots=2,
-)  # fmt: skip
+    model=TextureModelConfig(
+        texture_size=64, autoencoder_channels=(16, 32, 32), unet_channels=(24, 48, 48), norm_groups=8
+    ),
+    autoencoder_steps=30,
+    unet_steps=40,
+    controlnet_steps=40,
+    anneal_steps=20,
+    ema_decay=0.9,
+    batch=8,
+    snapshots=2,
+)
 
 #: The fixed prompts the snapshots show over training (notebook 04).
 SNAPSHOT_PROMPTS = (
@@ -158,9 +165,12 @@ def encode_latents(model: ControlNetUV, textures: np.ndarray, batch: int = 64) -
 
 
 def _denoising_loss(
-    model: ControlNetUV, latents: torch.Tensor, prompts: PromptConditioning, hints: torch.Tensor | None,
+    model: ControlNetUV,
+    latents: torch.Tensor,
+    prompts: PromptConditioning,
+    hints: torch.Tensor | None,
     rng: torch.Generator,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     noise = torch.randn(latents.shape, generator=rng)
     steps = torch.randint(0, model.scheduler.config.num_train_timesteps, (len(latents),), generator=rng)
     noisy = model.scheduler.add_noise(latents, noise, steps)
@@ -211,9 +221,13 @@ class WeightAverage:
 
 
 def train_denoisers(
-    model: ControlNetUV, triples: TextureTriples, config: TextureTrainingConfig, record: TrainingRecord,
-    phases: tuple[str, ...] = ("unet", "controlnet", "anneal"), first_snapshot_step: int = 0,
-) -> None:  # fmt: skip
+    model: ControlNetUV,
+    triples: TextureTriples,
+    config: TextureTrainingConfig,
+    record: TrainingRecord,
+    phases: tuple[str, ...] = ("unet", "controlnet", "anneal"),
+    first_snapshot_step: int = 0,
+) -> None:
     """Phases 2, 3 and 4 (module doc); ``phases=("controlnet",)`` with a frozen base fine-tunes a ControlNet,
     ``phases=("anneal",)`` continues trained weights. Snapshots are taken over phase 3 and at the end of
     phase 4, numbered from ``first_snapshot_step`` on."""
@@ -243,8 +257,9 @@ def train_denoisers(
                 prompts = model.text(_prompts(texts, config.prompt_dropout, rng))
                 hints = None
                 if phase != "unet":
-                    maps = np.where(is_face.numpy()[:, None, None, None], triples.normals_face[heads],
-                                    triples.normals_whole[heads])  # fmt: skip
+                    maps = np.where(
+                        is_face.numpy()[:, None, None, None], triples.normals_face[heads], triples.normals_whole[heads]
+                    )
                     hints = _resized(as_model_images(maps), model.texture_size)
                 loss = _denoising_loss(model, latents, prompts, hints, noise_rng)
                 optimiser.zero_grad()
@@ -267,9 +282,13 @@ def train_denoisers(
 
 
 def train_texture_model(
-    config: TextureTrainingConfig, base: str | None = None, workers: int | None = None,
-    triples: TextureTriples | None = None, anneal: ControlNetUV | None = None, first_snapshot_step: int = 0,
-) -> tuple[ControlNetUV, TrainingRecord]:  # fmt: skip
+    config: TextureTrainingConfig,
+    base: str | None = None,
+    workers: int | None = None,
+    triples: TextureTriples | None = None,
+    anneal: ControlNetUV | None = None,
+    first_snapshot_step: int = 0,
+) -> tuple[ControlNetUV, TrainingRecord]:
     """Train the embedded ControlNet_uv from scratch, or (``base``) a ControlNet on a Stable Diffusion folder, or
     run phase 4 alone on the trained embedded model ``anneal`` (its snapshots numbered from ``first_snapshot_step``)."""
     from cliphead.lab.texture.data import load_texture_triples

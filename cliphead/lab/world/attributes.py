@@ -15,32 +15,60 @@ import numpy as np
 
 #: Monk Skin Tone scale, tones 1..10 (sRGB, as published with the scale).
 MONK_SKIN_TONES = (
-    "#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
-    "#a07e56", "#825c43", "#604134", "#3a312a", "#292420",
-)  # fmt: skip
+    "#f6ede4",
+    "#f3e7db",
+    "#f7ead0",
+    "#eadaba",
+    "#d7bd96",
+    "#a07e56",
+    "#825c43",
+    "#604134",
+    "#3a312a",
+    "#292420",
+)
 #: Skin tone buckets used for evaluation and captions: tones 1-4, 5-7, 8-10.
 SKIN_BUCKETS = {"light": (1, 4), "medium": (5, 7), "dark": (8, 10)}
 
 HAIR_COLOURS = {  # natural, then dyed
-    "black": "#141110", "brown": "#5a3a22", "blonde": "#d8b874", "red": "#a8441c",
-    "grey": "#8c8c8c", "white": "#e8e6e2",
-    "blue": "#2a55c8", "pink": "#e86aa8", "green": "#2e9c4a", "purple": "#7a36b0",
-}  # fmt: skip
+    "black": "#141110",
+    "brown": "#5a3a22",
+    "blonde": "#d8b874",
+    "red": "#a8441c",
+    "grey": "#8c8c8c",
+    "white": "#e8e6e2",
+    "blue": "#2a55c8",
+    "pink": "#e86aa8",
+    "green": "#2e9c4a",
+    "purple": "#7a36b0",
+}
 DYED_HAIR = ("blue", "pink", "green", "purple")
 HAIR_STATES = ("full", "receding", "bald")
 BEARDS = ("none", "stubble", "moustache", "goatee", "full beard")
 BROWS = ("thin", "medium", "thick")
 LIPSTICKS = {
-    "none": None, "red": "#b3121f", "pink": "#e0609a", "purple": "#6b1f78",
-    "black": "#1a1414", "orange": "#e8641c",
-}  # fmt: skip
+    "none": None,
+    "red": "#b3121f",
+    "pink": "#e0609a",
+    "purple": "#6b1f78",
+    "black": "#1a1414",
+    "orange": "#e8641c",
+}
 EYE_COLOURS = {"brown": "#5b3a1e", "blue": "#3f7fc4", "green": "#4f8a45", "grey": "#8a949c", "hazel": "#8a6a2e"}
 AGES = ("young", "middle-aged", "old")
 GENDERS = ("man", "woman", "person")
 STYLES = (
-    "none", "clown", "skull", "tiger", "zombie", "alien", "giant",
-    "gold statue", "silver statue", "war paint", "tattoos",
-)  # fmt: skip
+    "none",
+    "clown",
+    "skull",
+    "tiger",
+    "zombie",
+    "alien",
+    "giant",
+    "gold statue",
+    "silver statue",
+    "war paint",
+    "tattoos",
+)
 
 
 @dataclass(frozen=True)
@@ -64,10 +92,18 @@ class Attributes:
 
     def __post_init__(self) -> None:
         checks = {
-            "hair_colour": HAIR_COLOURS, "hair": HAIR_STATES, "beard": BEARDS, "beard_colour": HAIR_COLOURS,
-            "brows": BROWS, "brow_colour": HAIR_COLOURS, "lipstick": LIPSTICKS, "eye_colour": EYE_COLOURS,
-            "age": AGES, "gender": GENDERS, "style": STYLES,
-        }  # fmt: skip
+            "hair_colour": HAIR_COLOURS,
+            "hair": HAIR_STATES,
+            "beard": BEARDS,
+            "beard_colour": HAIR_COLOURS,
+            "brows": BROWS,
+            "brow_colour": HAIR_COLOURS,
+            "lipstick": LIPSTICKS,
+            "eye_colour": EYE_COLOURS,
+            "age": AGES,
+            "gender": GENDERS,
+            "style": STYLES,
+        }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"attribute {name}={getattr(self, name)!r} is not one of {sorted(allowed)}")

@@ -53,10 +53,17 @@ SKIN_NOUNS = {
     "dark": ("dark skin", "a dark skin tone", "a deep skin tone"),
 }
 HAIR_WORDS = {
-    "black": ("black",), "brown": ("brown", "brunette"), "blonde": ("blonde", "blond"), "red": ("red", "ginger"),
-    "grey": ("grey", "gray"), "white": ("white",), "blue": ("blue", "dyed blue"), "pink": ("pink", "dyed pink"),
-    "green": ("green", "dyed green"), "purple": ("purple", "dyed purple"),
-}  # fmt: skip
+    "black": ("black",),
+    "brown": ("brown", "brunette"),
+    "blonde": ("blonde", "blond"),
+    "red": ("red", "ginger"),
+    "grey": ("grey", "gray"),
+    "white": ("white",),
+    "blue": ("blue", "dyed blue"),
+    "pink": ("pink", "dyed pink"),
+    "green": ("green", "dyed green"),
+    "purple": ("purple", "dyed purple"),
+}
 HAIR_PHRASES = {
     "full": ("{c} hair",),
     "receding": ("receding {c} hair", "a receding hairline of {c} hair", "thinning {c} hair"),
@@ -75,9 +82,12 @@ BEARD_PHRASES = {
 }
 NO_BEARD = "clean-shaven"
 LIPSTICK_WORDS = {
-    "red": ("red", "scarlet"), "pink": ("pink", "hot pink"), "purple": ("purple", "deep purple"),
-    "black": ("black",), "orange": ("orange", "bright orange"),
-}  # fmt: skip
+    "red": ("red", "scarlet"),
+    "pink": ("pink", "hot pink"),
+    "purple": ("purple", "deep purple"),
+    "black": ("black",),
+    "orange": ("orange", "bright orange"),
+}
 LIPSTICK_PHRASES = ("{c} lipstick",)
 LIPSTICK_CLAUSES = ("wearing {c} lipstick",)
 NO_LIPSTICK = "without lipstick"
@@ -162,7 +172,7 @@ PARAPHRASES: dict[str, Paraphrase] = {
             "green": "emerald",
             "purple": "violet",
         },
-    ),  # fmt: skip
+    ),
     "skin_bucket": Paraphrase(
         "a portrait of someone whose complexion is {}", {"light": "porcelain", "medium": "caramel", "dark": "mahogany"}
     ),
@@ -176,7 +186,7 @@ PARAPHRASES: dict[str, Paraphrase] = {
             "black": "painted onyx",
             "orange": "painted tangerine",
         },
-    ),  # fmt: skip
+    ),
     "beard": Paraphrase(
         "a portrait of someone {}",
         {
@@ -232,12 +242,37 @@ def _strings(table: object) -> Iterable[str]:
 def training_vocabulary() -> frozenset[str]:
     """Every word any caption from :func:`captions` or :func:`paper_caption` can contain."""
     tables = (
-        PAPER_TEMPLATE, AGE_WORDS, GENDER_WORDS, SKIN_ADJECTIVES, SKIN_NOUNS, HAIR_WORDS, HAIR_PHRASES,
-        HAIR_ADJECTIVE, RECEDING_ONLY, BALD_ADJECTIVE, BALD_PHRASES, BALD_PAPER, BEARD_PHRASES, NO_BEARD,
-        LIPSTICK_WORDS, LIPSTICK_PHRASES, LIPSTICK_CLAUSES, NO_LIPSTICK, EYE_WORDS, EYE_PHRASE, BROW_THICKNESS,
-        BROW_PHRASE, AGE_MARKS, FRECKLES, BLUSH, STYLE_PHRASES, EXPRESSION_PHRASES, OPENERS, GLUE,
+        PAPER_TEMPLATE,
+        AGE_WORDS,
+        GENDER_WORDS,
+        SKIN_ADJECTIVES,
+        SKIN_NOUNS,
+        HAIR_WORDS,
+        HAIR_PHRASES,
+        HAIR_ADJECTIVE,
+        RECEDING_ONLY,
+        BALD_ADJECTIVE,
+        BALD_PHRASES,
+        BALD_PAPER,
+        BEARD_PHRASES,
+        NO_BEARD,
+        LIPSTICK_WORDS,
+        LIPSTICK_PHRASES,
+        LIPSTICK_CLAUSES,
+        NO_LIPSTICK,
+        EYE_WORDS,
+        EYE_PHRASE,
+        BROW_THICKNESS,
+        BROW_PHRASE,
+        AGE_MARKS,
+        FRECKLES,
+        BLUSH,
+        STYLE_PHRASES,
+        EXPRESSION_PHRASES,
+        OPENERS,
+        GLUE,
         [(measure.low, measure.high) for measure in GEOMETRY_MEASURES.values()],
-    )  # fmt: skip
+    )
     words: set[str] = set()
     for text in _strings(tables):
         words |= caption_words(re.sub(r"\{\w*\}", " ", text))

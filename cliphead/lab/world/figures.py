@@ -19,10 +19,18 @@ from cliphead.lab.world.regions import RegionMasks
 from cliphead.lab.heads.figures import save_figure
 
 REGION_COLOURS = {
-    "scalp": "#8c564b", "ears": "#e377c2", "neck": "#7f7f7f", "face": "#f4c7a1", "beard": "#bcbd22",
-    "forehead": "#17becf", "nose": "#ff7f0e", "moustache": "#2ca02c", "chin": "#9467bd", "lips": "#d62728",
+    "scalp": "#8c564b",
+    "ears": "#e377c2",
+    "neck": "#7f7f7f",
+    "face": "#f4c7a1",
+    "beard": "#bcbd22",
+    "forehead": "#17becf",
+    "nose": "#ff7f0e",
+    "moustache": "#2ca02c",
+    "chin": "#9467bd",
+    "lips": "#d62728",
     "eyes": "#1f77b4",
-}  # fmt: skip
+}
 
 
 def region_map_figure(regions: RegionMasks, path: Path) -> Path:
@@ -74,10 +82,15 @@ def attribute_distribution_figure(records: Sequence[Attributes], geometry: Seque
     figure, axes = plt.subplots(2, 4, figsize=(16, 7))
     for axis, field in zip(axes.flat, fields):
         values = Counter(
-            r.skin_bucket if field == "skin_bucket" else r.hair_colour if r.has_hair else "(bald)"
-            if field == "hair_colour" else getattr(r, field)
+            r.skin_bucket
+            if field == "skin_bucket"
+            else r.hair_colour
+            if r.has_hair
+            else "(bald)"
+            if field == "hair_colour"
+            else getattr(r, field)
             for r in records
-        )  # fmt: skip
+        )
         names = sorted(values, key=values.get, reverse=True)
         axis.barh(names, [values[n] / len(records) for n in names], color="#4c72b0")
         axis.invert_yaxis()

@@ -126,9 +126,24 @@ class RegionMasks:
 
 
 REGION_NAMES = (
-    "skin", "face", "scalp", "ears", "neck", "forehead", "brows_line", "eyes", "iris", "lips", "mouth",
-    "nose", "moustache", "chin", "beard", "cheeks", "eye_corners",
-)  # fmt: skip
+    "skin",
+    "face",
+    "scalp",
+    "ears",
+    "neck",
+    "forehead",
+    "brows_line",
+    "eyes",
+    "iris",
+    "lips",
+    "mouth",
+    "nose",
+    "moustache",
+    "chin",
+    "beard",
+    "cheeks",
+    "eye_corners",
+)
 
 
 @lru_cache(maxsize=4)
