@@ -1,4 +1,4 @@
-"""Tests of cliphead.lab.world.geometry (geometry words) and cliphead.lab.world.captions (phrasings)."""
+"""Tests of cliphead.lab.world.geometry (geometry words) and cliphead.lab.world.captions, .vocabulary and .prompts."""
 
 from __future__ import annotations
 
@@ -10,21 +10,17 @@ import pytest
 from conftest import HEAD_CASES
 
 from cliphead.lab.world.attributes import HAIR_COLOURS, Attributes, sample_attributes
-from cliphead.lab.world.captions import (
-    EXPRESSION_PHRASES,
-    HAIR_WORDS,
+from cliphead.lab.world.captions import captions, paper_caption
+from cliphead.lab.world.prompts import (
     PARAPHRASES,
     REFRAMED,
     SHARED_WORDS,
-    caption_words,
-    captions,
-    paper_caption,
     paraphrase_prompts,
     reframed_prompts,
-    training_vocabulary,
     zero_shot_ensembles,
     zero_shot_prompts,
 )
+from cliphead.lab.world.vocabulary import EXPRESSION_PHRASES, HAIR_WORDS, caption_words, training_vocabulary
 from cliphead.lab.world.geometry import GEOMETRY_MEASURES, geometry_words, measure_geometry, population_tertiles
 from cliphead.heads.expressions import EXPRESSION_LABELS
 from cliphead.heads.ict import SKIN_LAST_VERTEX

@@ -52,7 +52,7 @@ def test_embeddings_are_unit_vectors_in_one_space(encoder):
 
 def test_zero_shot_hair_colour_on_held_out_renders(encoder, held_out):
     """The shipped tower names the hair colour of renders it never saw (10 classes, chance ~0.1)."""
-    from cliphead.lab.world.captions import zero_shot_prompts
+    from cliphead.lab.world.prompts import zero_shot_prompts
 
     images = encoder.encode_image(held_out.images)
     truths = [ground_truth("hair_colour", r, e, {}) for r, e in zip(held_out.records, held_out.expressions())]
@@ -161,7 +161,7 @@ def test_plain_torch_minilm_matches_sentence_transformers(encoder):
 
 def test_beard_colour_split_by_hair_adds_up_to_the_zero_shot_accuracy(encoder, held_out):
     """The hair groups partition the faces with a beard, and their accuracies average to evaluation.zero_shot's."""
-    from cliphead.lab.world.captions import zero_shot_ensembles
+    from cliphead.lab.world.prompts import zero_shot_ensembles
     from cliphead.lab.clip.binding import HAIR_GROUPS, beard_colour_by_hair
 
     images = encoder.encode_image(held_out.images)

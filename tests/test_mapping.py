@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from cliphead.lab.world.captions import EXPRESSION_PHRASES, caption_words
+from cliphead.lab.world.vocabulary import EXPRESSION_PHRASES, caption_words
 from cliphead.heads.expressions import EXPRESSION_LABELS
 from cliphead.lab.mapping.prompts import (
     EXPRESSION_WORDINGS,

@@ -26,7 +26,8 @@ from itertools import permutations
 import numpy as np
 import torch
 
-from cliphead.lab.world.captions import BEARD_PHRASES, HAIR_WORDS, zero_shot_ensembles
+from cliphead.lab.world.prompts import zero_shot_ensembles
+from cliphead.lab.world.vocabulary import BEARD_PHRASES, HAIR_WORDS
 from cliphead.lab.world.dataset import RenderSet
 from cliphead.clip.encoder import ImageTextEncoder
 from cliphead.lab.clip.evaluation import class_embeddings, ground_truth

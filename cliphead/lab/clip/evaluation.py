@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from cliphead.lab.world.attributes import Attributes
-from cliphead.lab.world.captions import REFRAMED, paraphrase_prompts, reframed_prompts, zero_shot_ensembles
+from cliphead.lab.world.prompts import REFRAMED, paraphrase_prompts, reframed_prompts, zero_shot_ensembles
 from cliphead.lab.world.dataset import RenderSet
 from cliphead.lab.world.geometry import GEOMETRY_MEASURES
 from cliphead.clip.encoder import ImageTextEncoder

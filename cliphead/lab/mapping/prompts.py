@@ -2,9 +2,9 @@
 
 CLIP-Head §2.1 builds the expression pairs from prompts of the template "A face of a
 {young/middle-age/old} {ethnicity} {man/woman/person} with {color} hair, {expression}"; here the
-template is :data:`~cliphead.lab.world.captions.PAPER_TEMPLATE` (a skin-tone word in the ethnicity
+template is :data:`~cliphead.lab.world.vocabulary.PAPER_TEMPLATE` (a skin-tone word in the ethnicity
 slot) and the expression slot takes every training wording of the label in
-:data:`~cliphead.lab.world.captions.EXPRESSION_PHRASES` (three per label).
+:data:`~cliphead.lab.world.vocabulary.EXPRESSION_PHRASES` (three per label).
 
 No prompt of the evaluation set (:func:`evaluation_prompts`) is trained on. Its sentence frames
 (:data:`EVALUATION_FRAMES`) are neither the template nor a training frame, and it has two
@@ -27,7 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from cliphead.lab.world.attributes import AGES, GENDERS, HAIR_COLOURS, SKIN_BUCKETS, Attributes
-from cliphead.lab.world.captions import (
+from cliphead.lab.world.captions import paper_caption
+from cliphead.lab.world.vocabulary import (
     AGE_WORDS,
     EXPRESSION_PHRASES,
     GENDER_WORDS,
@@ -35,7 +36,6 @@ from cliphead.lab.world.captions import (
     PAPER_TEMPLATE,
     SKIN_ADJECTIVES,
     fix_articles,
-    paper_caption,
 )
 from cliphead.lab.world.geometry import GEOMETRY_MEASURES
 from cliphead.heads.expressions import EXPRESSION_LABELS
@@ -322,7 +322,7 @@ def evaluation_prompts() -> list[EvaluationPrompt]:
     """The evaluation set: expressions and geometry words in held-out frames, expressions in held-out words.
 
     Every labelled expression appears three times in each expression set: its caption wordings
-    (:data:`~cliphead.lab.world.captions.EXPRESSION_PHRASES`) each in one held-out frame, and its
+    (:data:`~cliphead.lab.world.vocabulary.EXPRESSION_PHRASES`) each in one held-out frame, and its
     held-out wordings each in one held-out frame. Every geometry word appears in each frame.
     """
     prompts = [

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cliphead.lab.world.attributes import SKIN_BUCKETS
-from cliphead.lab.world.captions import HAIR_WORDS, LIPSTICK_WORDS, STYLE_PHRASES, fix_articles
+from cliphead.lab.world.vocabulary import HAIR_WORDS, LIPSTICK_WORDS, STYLE_PHRASES, fix_articles
 from cliphead.texture.models import ControlNetUV
 from cliphead.texture.sampling import SamplingSettings
 
