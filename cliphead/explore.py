@@ -38,13 +38,27 @@ def views_picture(head: TexturedHead, size: int = 256) -> np.ndarray:
 def sweep_picture(
     pipeline: CLIPHeadPipeline,
     prompt: str,
-    offsets=(-2.0, 0.0, 2.0),
+    offsets: tuple[float, ...] = (-2.0, 0.0, 2.0),
     size: int = 192,
     settings: PipelineSettings | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """The static fallback: the head of ``prompt`` moved along the first identity direction, one row per offset."""
+    settings = settings or PipelineSettings()
     direction = identity_directions(pipeline.text_to_head.head_model, 1)[0]
-    rows = [views_picture(pipeline(prompt, settings, identity_offset=o * direction), size) for o in offsets]
+    codes = pipeline.text_to_head.codes(prompt, expression_strength=settings.expression_strength)
+    rows = [
+        views_picture(
+            pipeline(
+                prompt,
+                settings=settings,
+                generator=torch.Generator().manual_seed(seed),
+                codes=codes.offset(offset * direction),
+            ),
+            size,
+        )
+        for offset in offsets
+    ]
     return np.concatenate(rows, axis=0)
 
 
@@ -67,9 +81,9 @@ def explorer(pipeline: CLIPHeadPipeline, prompt: str = "a laughing old man with 
 
     def update(_=None) -> None:
         offset = sum(s.value * d for s, d in zip(sliders, directions))
-        head = pipeline(
-            text.value, PipelineSettings(expression_strength=expression.value, resolution=128), identity_offset=offset
-        )
+        settings = PipelineSettings(expression_strength=expression.value, resolution=128)
+        codes = pipeline.text_to_head.codes(text.value, expression_strength=expression.value)
+        head = pipeline(text.value, settings=settings, codes=codes.offset(offset))
         buffer = io.BytesIO()
         Image.fromarray(np.round(views_picture(head, size) * 255).astype(np.uint8)).save(buffer, format="PNG")
         image.value = buffer.getvalue()

@@ -1,9 +1,10 @@
-"""Writing files so that a failed or interrupted write never replaces what was there (DESIGN.md)."""
+"""Writing files so that a failed or interrupted write never replaces what was there."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,3 +43,20 @@ def output_folder(out: str | os.PathLike, force: bool) -> Path:
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force to replace it.")
     return out
+
+
+@contextlib.contextmanager
+def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``out``; if the block succeeds, move its files into ``out``.
+
+    Every command that writes a folder of results (``generate``, ``texture``, ``align uv``) writes into
+    the staging folder, so an interrupted run leaves no half-written file in ``out``.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        staging = Path(tmp)
+        yield staging
+        out.mkdir(parents=True, exist_ok=True)
+        for item in staging.iterdir():
+            shutil.move(str(item), out / item.name)

@@ -15,15 +15,23 @@ an interrupted run leaves nothing half-written.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import trimesh
 from PIL import Image
 
+from cliphead.files import staged_folder
+from cliphead.heads.io import write_landmarks
+from cliphead.meshes import write_obj
 from cliphead.pipeline import TexturedHead
+from cliphead.provenance import git_commit, package_version
+from cliphead.render.lit import View, render_head
+from cliphead.render.views import save_image
+from cliphead.texture.export import preview_picture
+from cliphead.texture.rectify import rectification_record
+from cliphead.weights.manifest import MANIFEST
 
 TURNTABLE_FRAMES = 24
 TURNTABLE_SIZE = 256
@@ -31,8 +39,6 @@ TURNTABLE_SIZE = 256
 
 def write_glb(path: Path, head: TexturedHead) -> Path:
     """The textured mesh as binary glTF, in metres (the ICT frame is in centimetres, y up, as glTF)."""
-    import trimesh
-
     image = Image.fromarray(np.round(np.clip(head.texture, 0, 1) * 255).astype(np.uint8))
     visual = trimesh.visual.TextureVisuals(uv=head.uv, image=image)
     mesh = trimesh.Trimesh(head.vertices * 0.01, head.faces, visual=visual, process=False)
@@ -44,8 +50,6 @@ def turntable_frames(
     head: TexturedHead, frames: int = TURNTABLE_FRAMES, size: int = TURNTABLE_SIZE
 ) -> list[np.ndarray]:
     """Renders of the textured head turning once about the vertical axis."""
-    from cliphead.render.lit import View, render_head
-
     yaws = np.linspace(-180.0, 180.0, frames, endpoint=False)
     return [
         render_head(head, head.texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)), size, 0.85) for yaw in yaws
@@ -54,8 +58,6 @@ def turntable_frames(
 
 def _weights_record(backends: dict[str, str]) -> dict[str, dict]:
     """Each backend's name with the sha256 of its embedded weights (from the manifest) where it has some."""
-    from cliphead.weights.manifest import MANIFEST
-
     manifest = json.loads(MANIFEST.read_text())
     embedded = {
         "encoder": ["lit_minilm_image.safetensors"],
@@ -73,29 +75,21 @@ def _weights_record(backends: dict[str, str]) -> dict[str, dict]:
 
 def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str]) -> dict:
     """Write the module doc's files into ``out`` (which must not hold anything yet) and return meta.json's record."""
-    from cliphead.heads.io import write_landmarks
-    from cliphead.meshes import write_obj
-    from cliphead.render.views import save_image
-    from cliphead.provenance import git_commit, package_version
-    from cliphead.texture.export import preview_picture
-    from cliphead.texture.rectify import rectification_record
-
     meta = {
         "prompt": head.prompt,
         "settings": asdict(head.settings),
-        "z_id": np.round(head.z_id.numpy(), 6).tolist(),
-        "z_exp": np.round(head.z_exp.numpy(), 6).tolist(),
+        "seed": head.seed,
+        "z_id": np.round(head.codes.z_id.numpy(), 6).tolist(),
+        "z_exp": np.round(head.codes.z_exp.numpy(), 6).tolist(),
         "identity_sigma": round(head.identity_sigma, 4),
         "expression_sigma": round(head.expression_sigma, 4),
-        **rectification_record(head.rectification, "rectification_skipped_because"),
+        **rectification_record(head.textures.rectification, "rectification_skipped_because"),
         "backends": _weights_record(backends),
         "seconds": {stage: round(value, 3) for stage, value in head.seconds.items()},
         "package_version": package_version("cliphead"),
         "git_commit": git_commit(),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        staging = Path(tmp)
+    with staged_folder(out) as staging:
         save_image(staging / "texture.png", head.texture)
         write_obj(staging / "head.obj", head.vertices, head.faces, head.uv, texture_name="texture.png")
         write_glb(staging / "head.glb", head)
@@ -109,7 +103,4 @@ def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str])
         frames = [Image.fromarray(np.round(frame * 255).astype(np.uint8)) for frame in turntable_frames(head)]
         frames[0].save(staging / "turntable.gif", save_all=True, append_images=frames[1:], duration=80, loop=0)
         (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-        out.mkdir(parents=True, exist_ok=True)
-        for item in staging.iterdir():
-            shutil.move(str(item), out / item.name)
     return meta

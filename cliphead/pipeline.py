@@ -7,65 +7,72 @@ ControlNet_uv texture (§2.3) → rectification (supplementary §3) → textured
 Each model-backed stage is chosen by name: the encoder (``lit-minilm`` or ``open_clip:…``, which
 the mappers must match), the head model (a checkpoint path, default the embedded one), and the texture
 backend (``embedded`` or ``stable-diffusion:BASE[,CONTROLNET]``). Models load once, when the pipeline
-is built; every call records its seconds per stage. A call is deterministic in its settings.
+is built; every call records its seconds per stage.
+
+The caller owns the randomness, as in diffusers: ``generator`` draws the identity variation, and the
+texture's noise is seeded from ``generator.initial_seed()`` (item k of the texture batch — the full
+layout, then the face window — from that seed + k), so a texture does not depend on what was drawn
+before it. ``codes=`` bypasses the text stage: the caller's identity and expression codes go straight
+to the geometry (the explorer's identity sliders).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
+from cliphead.clip.registry import cached_encoder
+from cliphead.heads.checkpoints import cached_head_model
+from cliphead.mapping.networks import load_mapper
+from cliphead.mapping.text2head import HeadCodes, TextToHead
+from cliphead.texture.checkpoints import load_texture_model
+from cliphead.texture.generate import RectifiedTexture, texture_head
 from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
+from cliphead.uv.aligned import aligned_model_head
+from cliphead.uv.bake import uv_normal_map
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    """Settings of one generation; ``seed`` draws the texture's noise and (with ``variation`` > 0) an
-    identity variation; ``expression_strength`` scales the expression code's offset from neutral."""
+    """Settings of one generation: ``variation`` (identity noise, in standard deviations of the latent
+    distribution), ``expression_strength`` (scales the expression code's offset from neutral), the
+    extraction ``resolution``, the UV normal map's ``uv_size``, the texture ``sampling`` (its ``seed`` is
+    replaced by the call's generator) and whether to ``rectify``."""
 
-    seed: int = 0
     variation: float = 0.0
     expression_strength: float = 1.0
     resolution: int = 192
     uv_size: int = 512
-    steps: int = DEFAULT_SAMPLING.steps
-    guidance_scale: float = DEFAULT_SAMPLING.guidance_scale
-    control_strength: float = DEFAULT_SAMPLING.control_strength
-    guidance_rescale: float = DEFAULT_SAMPLING.guidance_rescale
-    clamp_colours: bool = DEFAULT_SAMPLING.clamp_colours
+    sampling: SamplingSettings = DEFAULT_SAMPLING
     rectify: bool = True
-
-    @property
-    def sampling(self) -> SamplingSettings:
-        return SamplingSettings(
-            self.steps, self.guidance_scale, self.control_strength, self.seed, self.guidance_rescale, self.clamp_colours
-        )
 
 
 @dataclass
 class TexturedHead:
-    """One generated head: mesh in the aligned layout, its texture and everything that led to it."""
+    """The pipeline's output: the posed mesh in the aligned layout, its texture, its codes and the timings."""
 
     prompt: str
     settings: PipelineSettings
+    seed: int
     vertices: np.ndarray
     faces: np.ndarray
     uv: np.ndarray
     landmarks: np.ndarray
     normal_map: np.ndarray
-    texture: np.ndarray
-    full_texture: np.ndarray
-    partial_texture: np.ndarray | None
-    rectification: object | None
-    z_id: torch.Tensor
-    z_exp: torch.Tensor
+    textures: RectifiedTexture
+    codes: HeadCodes
     identity_sigma: float
     expression_sigma: float
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def texture(self) -> np.ndarray:
+        """The texture the head wears (the rectified one, or the full one when rectification did not run)."""
+        return self.textures.texture
 
 
 class CLIPHeadPipeline:
@@ -79,12 +86,6 @@ class CLIPHeadPipeline:
         id_mapper: str | None = None,
         exp_mapper: str | None = None,
     ) -> None:
-        from cliphead.clip.registry import cached_encoder
-        from cliphead.heads.checkpoints import cached_head_model
-        from cliphead.mapping.networks import load_mapper
-        from cliphead.mapping.text2head import TextToHead
-        from cliphead.texture.checkpoints import load_texture_model
-
         start = time.perf_counter()
         self.text_to_head = TextToHead(
             cached_encoder(encoder),
@@ -106,60 +107,53 @@ class CLIPHeadPipeline:
     def __call__(
         self,
         prompt: str,
+        *,
         settings: PipelineSettings | None = None,
+        generator: torch.Generator | None = None,
+        codes: HeadCodes | None = None,
         progress: Callable[[str], None] | None = None,
-        identity_offset: torch.Tensor | None = None,
     ) -> TexturedHead:
-        """The textured head of ``prompt``; ``progress`` is told the name of each stage as it starts;
-        ``identity_offset`` moves the mapped identity code (the explorer's sliders)."""
-        from cliphead.mapping.text2head import latent_sigma
-        from cliphead.texture.generate import texture_head
-        from cliphead.uv.aligned import aligned_model_head
-        from cliphead.uv.bake import uv_normal_map
-
+        """The textured head of ``prompt``; ``generator`` defaults to one seeded 0, ``codes`` replaces the
+        text stage, ``progress`` is told the name of each stage as it starts."""
         settings = settings or PipelineSettings()
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
         report = progress or (lambda stage: None)
-        model = self.text_to_head.head_model
         seconds = {}
         report("text")
         start = time.perf_counter()
-        z_ids, z_exps = self.text_to_head.latents([prompt])
-        z_id, z_exp = z_ids[0], z_exps[0]
-        if settings.variation > 0:
-            noise = torch.randn(z_id.shape, generator=torch.Generator().manual_seed(settings.seed))
-            z_id = z_id + settings.variation * model.latent_std * noise
-        if identity_offset is not None:
-            z_id = z_id + identity_offset
-        neutral = model.expression_code("neutral")
-        z_exp = neutral + settings.expression_strength * (z_exp - neutral)
+        if codes is None:
+            codes = self.text_to_head.codes(
+                prompt,
+                variation=settings.variation,
+                expression_strength=settings.expression_strength,
+                generator=generator,
+            )
         seconds["text"] = time.perf_counter() - start
         report("geometry")
         start = time.perf_counter()
-        head = aligned_model_head(model, z_id, z_exp, settings.resolution)
+        head = aligned_model_head(self.text_to_head.head_model, codes.z_id, codes.z_exp, settings.resolution)
         seconds["geometry"] = time.perf_counter() - start
         report("normal map")
         start = time.perf_counter()
         normal_map = uv_normal_map(head.vertices, head.faces, head.uv, settings.uv_size)
         seconds["normal map"] = time.perf_counter() - start
         report("texture + rectification" if settings.rectify else "texture")
-        textured = texture_head(self.texture_model, normal_map, prompt, settings.sampling, rectify=settings.rectify)
-        seconds["texture"] = textured.seconds["generate"]
-        seconds["rectification"] = textured.seconds.get("rectify", 0.0)
+        seed = generator.initial_seed()
+        sampling = replace(settings.sampling, seed=seed)
+        textures = texture_head(self.texture_model, normal_map, prompt, sampling, rectify=settings.rectify)
+        seconds["texture"] = textures.seconds["generate"]
+        seconds["rectification"] = textures.seconds.get("rectify", 0.0)
         return TexturedHead(
             prompt,
             settings,
+            seed,
             head.vertices,
             head.faces,
             head.uv,
             head.landmarks,
             normal_map,
-            textured.texture,
-            textured.full,
-            textured.partial,
-            textured.rectification,
-            z_id,
-            z_exp,
-            latent_sigma(z_id, model.latent_mean, model.latent_std),
-            latent_sigma(z_exp, model.expression_latent_mean, model.expression_latent_std),
+            textures,
+            codes,
+            *self.text_to_head.sigmas(codes),
             seconds,
         )

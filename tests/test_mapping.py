@@ -233,16 +233,18 @@ def test_shipped_mappers_text_to_head(head_model, encoder):
     from cliphead.meshes import euler_characteristic
 
     text_to_head = TextToHead(encoder, head_model=head_model)
-    first = text_to_head.generate("a laughing old man with a long face", resolution=96)
-    second = text_to_head.generate("a laughing old man with a long face", resolution=96)
+    first = text_to_head("a laughing old man with a long face", resolution=96)
+    second = text_to_head("a laughing old man with a long face", resolution=96)
     assert np.array_equal(first.head.vertices, second.head.vertices)
     assert head_validity(first.head.vertices, first.head.faces)["valid"]
-    assert first.uv_ready and euler_characteristic(first.head.faces) == 1  # ready for `cliphead uv align`
-    varied = text_to_head.generate("a laughing old man with a long face", seed=1, resolution=96)
-    assert not torch.equal(varied.z_id, first.z_id) and torch.equal(varied.z_exp, first.z_exp)
+    assert first.uv_ready and euler_characteristic(first.head.faces) == 1  # ready for `cliphead align uv`
+    varied = text_to_head(
+        "a laughing old man with a long face", variation=0.3, generator=torch.Generator().manual_seed(1), resolution=96
+    )
+    assert not torch.equal(varied.codes.z_id, first.codes.z_id) and torch.equal(varied.codes.z_exp, first.codes.z_exp)
     # A prompt with no face words gives a head near the latent mean: much nearer than a random sample (~1 σ).
     for prompt in NO_FACE_HELD_OUT:
-        generated = text_to_head.generate(prompt, resolution=96)
+        generated = text_to_head(prompt, resolution=96)
         assert generated.identity_sigma < 0.5 and not generated.out_of_distribution, prompt
         assert head_validity(generated.head.vertices, generated.head.faces)["valid"], prompt
 

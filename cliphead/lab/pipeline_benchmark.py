@@ -33,14 +33,14 @@ def benchmark_generate(repeats: int = 3, prompt: str = BENCH_PROMPT) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         for k in range(repeats + 1):  # the first run warms up thread pools and mediapipe
             start = time.perf_counter()
-            head = pipeline(prompt, settings)
+            head = pipeline(prompt, settings=settings)
             written = time.perf_counter()
             write_textured_head(Path(folder) / f"run{k}", head, pipeline.backends)
             if k:
                 stages.append({**head.seconds, "write": time.perf_counter() - written})
                 totals.append(time.perf_counter() - start)
     text_to_head = pipeline.text_to_head
-    baseline = median_seconds(lambda: text_to_head.generate(prompt, resolution=settings.resolution), repeats)
+    baseline = median_seconds(lambda: text_to_head(prompt, resolution=settings.resolution), repeats)
     total = float(np.median(totals))
     return {
         "prompt": prompt,

@@ -15,8 +15,6 @@ Reads ``MESH_DIR/mesh.obj`` (the seam-cut head with its aligned UV) and ``MESH_D
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cliphead.files import output_folder
+from cliphead.files import output_folder, staged_folder
 from cliphead.meshes import MeshError, load_mesh, read_obj_uv, write_obj
 from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
 
@@ -103,8 +101,7 @@ def texture_mesh_folder(
         **rectification_record(result.rectification),
         "seconds": {"load": round(loaded - start, 3), **{k: round(v, 3) for k, v in result.seconds.items()}},
     }
-    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
-        staging = Path(tmp)
+    with staged_folder(out) as staging:
         save_image(staging / "texture.png", texture)
         save_image(staging / "texture_full.png", result.full)
         if result.partial is not None:
@@ -113,7 +110,4 @@ def texture_mesh_folder(
         save_image(staging / "preview.png", preview_picture(vertices, faces, uv, texture))
         meta["seconds"]["total"] = round(time.perf_counter() - start, 3)
         (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-        out.mkdir(parents=True, exist_ok=True)
-        for item in staging.iterdir():
-            shutil.move(str(item), out / item.name)
     return meta

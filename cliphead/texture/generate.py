@@ -24,7 +24,7 @@ RECTIFIED_SIZE = 512
 
 
 @dataclass(frozen=True)
-class HeadTexture:
+class RectifiedTexture:
     """The textures of one head: ``texture`` is the rectified one (or the full one when rectification was
     off or skipped); ``rectification`` holds the landmark errors and why it was skipped, if it was."""
 
@@ -49,7 +49,7 @@ def texture_head(
     prompt: str,
     settings: SamplingSettings = DEFAULT_SAMPLING,
     rectify: bool = True,
-) -> HeadTexture:
+) -> RectifiedTexture:
     """The texture of the head whose UV normal map is ``normal_map`` (module doc)."""
     from cliphead.texture.rectify import rectify as rectify_texture
 
@@ -60,9 +60,9 @@ def texture_head(
     whole, face = layout_hints(normal_map, model.texture_size)
     if not rectify:
         full = generate_textures(model, whole[None], [prompt], settings)[0]
-        return HeadTexture(full, full, None, None, {"generate": time.perf_counter() - start})
+        return RectifiedTexture(full, full, None, None, {"generate": time.perf_counter() - start})
     full, partial = generate_textures(model, np.stack([whole, face]), [prompt, prompt], settings)
     generated = time.perf_counter()
     result = rectify_texture(full, partial, whole, face, out_size=RECTIFIED_SIZE)
     seconds = {"generate": generated - start, "rectify": time.perf_counter() - generated}
-    return HeadTexture(result.texture, full, partial, result, seconds)
+    return RectifiedTexture(result.texture, full, partial, result, seconds)

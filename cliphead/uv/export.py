@@ -9,14 +9,12 @@ medians, sizes, timings, repairs) and, when landmarks are known, ``landmarks_uv.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from cliphead.files import output_folder
+from cliphead.files import output_folder, staged_folder
 from cliphead.heads.io import LANDMARK_FORMAT, landmarks_path, read_landmarks
 from cliphead.heads.remesh import crop_below
 from cliphead.meshes import MeshError, load_mesh, write_obj
@@ -81,8 +79,7 @@ def align_file(
         },
         "source": str(mesh),
     }
-    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
-        staging = Path(tmp)
+    with staged_folder(out) as staging:
         write_obj(staging / "mesh.obj", aligned.vertices, aligned.faces, aligned.uv, texture_name="uv_normal.png")
         save_image(staging / "uv_normal.png", image)
         save_image(staging / "preview.png", preview_picture(aligned.vertices, aligned.faces, image))
@@ -91,7 +88,4 @@ def align_file(
             payload = {"format": LANDMARK_FORMAT, "landmarks_uv": np.round(landmark_uv, 6).tolist()}
             (staging / "landmarks_uv.json").write_text(json.dumps(payload, indent=1) + "\n")
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-        out.mkdir(parents=True, exist_ok=True)
-        for item in staging.iterdir():
-            shutil.move(str(item), out / item.name)
     return metrics

@@ -30,7 +30,7 @@ BENCH_PROMPT = "a laughing old man with a long face and a grey beard"
 
 def benchmark_text2head(resolution: int = 256, repeats: int = 3, prompt: str = BENCH_PROMPT) -> dict:
     from cliphead.heads.generation import neural_head
-    from cliphead.mapping.text2head import TextToHead, write_generated_head
+    from cliphead.mapping.text2head import TextToHead, write_head_geometry
 
     start = time.perf_counter()
     text_to_head = TextToHead()
@@ -38,10 +38,8 @@ def benchmark_text2head(resolution: int = 256, repeats: int = 3, prompt: str = B
     model = text_to_head.head_model
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "head.obj"
-        text_to_head.generate(prompt, resolution=64)  # warm-up: thread pools, tokenizer
-        warm = median_seconds(
-            lambda: write_generated_head(out, text_to_head.generate(prompt, resolution=resolution)), repeats
-        )
+        text_to_head(prompt, resolution=64)  # warm-up: thread pools, tokenizer
+        warm = median_seconds(lambda: write_head_geometry(out, text_to_head(prompt, resolution=resolution)), repeats)
         z_id, z_exp = model.sample_identity_code(0), model.expression_code("laughing")
         baseline = median_seconds(lambda: neural_head(model, z_id, z_exp, resolution), repeats)
         command = [
