@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,17 +12,38 @@ import pytest
 from PIL import Image
 
 RUN = [sys.executable, "-m", "cliphead.cli"]
+#: ``cliphead`` with ICT-FaceKit and the user cache out of reach: finding either raises, and on exit the
+#: run prints which lab modules it loaded (none may be: inference never builds anything from the lab).
+GUARDED_RUN = [
+    sys.executable,
+    "-c",
+    "import atexit, sys\n"
+    "import cliphead.assets as assets\n"
+    "def refuse(*args, **kwargs):\n"
+    "    raise AssertionError('inference touched ICT-FaceKit or the user cache')\n"
+    "assets.find_ict_facekit = assets.load_cached_npz = refuse\n"
+    "atexit.register(lambda: print('lab modules:', sorted(m for m in sys.modules if m.startswith('cliphead.lab'))))\n"
+    "from cliphead.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n",
+]
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
+    """One head from a guarded run (an empty ICT folder and cache, neither reachable), and a prompt file's batch."""
     out = tmp_path_factory.mktemp("generate") / "head"
+    empty = {
+        "CLIPHEAD_ICT_DIR": str(tmp_path_factory.mktemp("no-ict")),
+        "CLIPHEAD_CACHE": str(tmp_path_factory.mktemp("no-cache")),
+    }
     prompts = tmp_path_factory.mktemp("prompts") / "prompts.txt"
     prompts.write_text("# two prompts, one model load\na young woman with red hair\nan old man with a white beard\n")
     single = subprocess.run(
-        [*RUN, "generate", "a laughing old man with a grey beard", "--out", str(out), "--res", "128", "--steps", "10"],
+        [*GUARDED_RUN, "generate", "a laughing old man with a grey beard", "--out", str(out), "--res", "128"]
+        + ["--steps", "10"],
         capture_output=True,
         text=True,
+        env={**os.environ, **empty},
     )
     batch = subprocess.run(
         [
@@ -67,10 +89,11 @@ def test_generate_writes_every_file(generated):
     assert gif.n_frames == 24
     meta = json.loads((out / "meta.json").read_text())
     assert set(meta["seconds"]) == {"text", "geometry", "normal map", "texture", "rectification"}
-    assert len(meta["backends"]["texture"]["weights_sha256"]) == 3 and meta["settings"]["steps"] == 10
+    assert len(meta["backends"]["texture"]["weights_sha256"]) == 3 and meta["settings"]["sampling"]["steps"] == 10
     assert len(json.loads((out / "head.landmarks.json").read_text())["landmarks"]) == 68
-    payload = json.loads(single.stdout.strip().splitlines()[-1])
-    assert payload["heads"][0]["total_seconds"] > 0
+    *_, json_line, guard_line = single.stdout.strip().splitlines()
+    assert json.loads(json_line)["heads"][0]["total_seconds"] > 0
+    assert guard_line == "lab modules: []"
 
 
 def test_generate_refuses_to_overwrite(generated):
