@@ -18,6 +18,10 @@ uses (:func:`evaluation_prompts`):
 - **rectification** (supplementary §3): mediapipe's detection rate on full and partial textures, the
   landmark error (fraction of the texture width) of both where both are found, before and after
   where the rectification runs, and of the texture that comes out.
+
+:func:`evaluate_textures` gives one row per generated texture (``results/texture_eval_items.csv``) and
+:func:`~cliphead.lab.texture.summary.summarise` the table. :func:`prompt_knowledge` reads what the
+denoisers take from the prompt alone (``results/texture_prompt_knowledge.csv``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from cliphead.clip.encoder import ImageTextEncoder
+from cliphead.lab.texture.data import SOURCE_SIZE, TextureTriples
 from cliphead.lab.world.attributes import SKIN_BUCKETS
 from cliphead.lab.world.vocabulary import HAIR_WORDS, LIPSTICK_WORDS, STYLE_PHRASES, fix_articles
 from cliphead.texture.models import ControlNetUV
@@ -42,7 +48,8 @@ FRAMES = {
     "beard_colour": "a portrait of a man whose full beard is {}",
     "style": "a portrait of someone {}",
 }
-#: Colour attributes: the issue's bar (≥ 80%) applies to these; stylisation is reported beside.
+#: Colour attributes, held to an accuracy bar (:data:`~cliphead.lab.texture.summary.ACCURACY_BAR`);
+#: stylisation is reported beside.
 COLOUR_ATTRIBUTES = ("hair_colour", "skin", "lipstick", "beard_colour")
 #: Monk tone painted for the reference texture of each skin bucket (its middle tone).
 BUCKET_TONES = {bucket: (low + high) // 2 for bucket, (low, high) in SKIN_BUCKETS.items()}
@@ -123,6 +130,8 @@ QUICK_TEXTURE_EVAL = TextureEvalConfig(
 
 @dataclass(frozen=True)
 class EvalHead:
+    """A held-out head: its aligned-UV mesh and its normal map baked in the layout."""
+
     vertices: np.ndarray
     faces: np.ndarray
     uv: np.ndarray
@@ -134,7 +143,6 @@ def evaluation_heads(config: TextureEvalConfig) -> list[EvalHead]:
     from cliphead.heads.checkpoints import cached_head_model
     from cliphead.heads.expressions import EXPRESSION_LABELS
     from cliphead.meshes import MeshError
-    from cliphead.lab.texture.data import SOURCE_SIZE
     from cliphead.uv.aligned import aligned_model_head
     from cliphead.uv.bake import uv_normal_map
 
@@ -179,7 +187,7 @@ def measurable_texture(texture: np.ndarray) -> np.ndarray:
 
 
 def evaluate_textures(
-    model: ControlNetUV, config: TextureEvalConfig, encoder=None, progress: bool = True
+    model: ControlNetUV, config: TextureEvalConfig, encoder: ImageTextEncoder | None = None, progress: bool = True
 ) -> pd.DataFrame:
     """One row per (prompt, head, seed): measured attribute, CLIP scores, rectification outcome."""
     from tqdm.auto import tqdm
@@ -287,7 +295,7 @@ def diversity(model: ControlNetUV, config: TextureEvalConfig) -> dict[str, float
 KNOWLEDGE_REGIONS = ("hair", "lower_neck")
 
 
-def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -> pd.DataFrame:
+def prompt_knowledge(model: ControlNetUV, triples: TextureTriples, n: int = 96, seed: int = 3) -> pd.DataFrame:
     """What the denoisers draw from the prompt alone, region by region (the text path of §2.3, diagnosed).
 
     On a zero terminal SNR schedule the last timestep's input is pure noise, so the texture the model
@@ -297,7 +305,6 @@ def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -
     the default control strength) against the painted texture's tells how much of the region's colour
     the prompt sets. The prompt is read whole, through its token states alone (the empty prompt's
     pooled embedding) and through its pooled embedding alone (the empty prompt's token states).
-    ``triples``: :class:`~cliphead.lab.texture.data.TextureTriples`.
     """
     import torch
     from skimage.color import rgb2lab
@@ -355,139 +362,3 @@ def prompt_knowledge(model: ControlNetUV, triples, n: int = 96, seed: int = 3) -
                 }
             )
     return pd.DataFrame(rows).round(3)
-
-
-def chance_agreement(group: pd.DataFrame) -> float:
-    """Accuracy expected if requests were shuffled: how often the measured value matches a random request.
-
-    The instrument names a colour even where nothing was drawn (a bare chin reads as the beard colour
-    nearest the skin), so accuracy is read against this, not against 1 / number of values.
-    """
-    measured = group["measured"].value_counts(normalize=True)
-    requested = group["requested"].value_counts(normalize=True)
-    return float((measured * requested.reindex(measured.index, fill_value=0.0)).sum())
-
-
-def summarise(
-    frame: pd.DataFrame,
-    spread: dict[str, float],
-    instrument: dict[str, float],
-    encoder_name: str,
-    autoencoder: dict[str, float],
-) -> pd.DataFrame:
-    """The ``texture_eval.csv`` table: one row per figure, with its count and, where one applies, the bar.
-
-    ``instrument`` and ``autoencoder`` are :func:`~cliphead.lab.texture.measure.calibration_accuracy`
-    on painter textures as painted and through the autoencoder.
-    """
-    rows = []
-    for attribute, group in frame.groupby("attribute", sort=False):
-        bar = 0.8 if attribute in COLOUR_ATTRIBUTES else None
-        rows.append(
-            {
-                "measure": f"attribute accuracy: {attribute}",
-                "value": group["found"].mean(),
-                "n": len(group),
-                "bar": bar,
-                "note": f"full texture before rectification {group['found_full'].mean():.3f}; "
-                f"chance (requests shuffled) {chance_agreement(group):.3f}; "
-                f"instrument on painter textures {instrument.get(attribute, np.nan):.3f}, "
-                f"on their autoencoder reconstructions {autoencoder.get(attribute, np.nan):.3f}",
-            }
-        )
-    colour = frame[frame["attribute"].isin(COLOUR_ATTRIBUTES)]
-    rows.append(
-        {
-            "measure": "attribute accuracy: colour attributes",
-            "value": colour["found"].mean(),
-            "n": len(colour),
-            "bar": 0.8,
-            "note": "hair colour, skin, lipstick, beard colour pooled",
-        }
-    )
-    rows.append(
-        {
-            "measure": "attribute accuracy: colour attributes, painter textures through the autoencoder",
-            "value": np.mean([autoencoder[a] for a in COLOUR_ATTRIBUTES]),
-            "n": None,
-            "bar": None,
-            "note": "the ceiling the latent space sets (mean of the four attributes)",
-        }
-    )
-    for column, label in (
-        ("clip_generated", "generated texture"),
-        ("clip_reference", "painter texture of the request"),
-        ("clip_other_prompt", "generated texture of another prompt"),
-    ):
-        rows.append(
-            {
-                "measure": f"CLIP score ({encoder_name}, embedded): {label}",
-                "value": frame[column].mean(),
-                "n": len(frame),
-                "bar": None,
-                "note": f"std {frame[column].std():.4f}",
-            }
-        )
-    for key, value in spread.items():
-        rows.append(
-            {
-                "measure": f"diversity: {key.replace('_', ' ')}",
-                "value": value,
-                "n": None,
-                "bar": None,
-                "note": "RMS colour difference of full textures, [0, 1] units",
-            }
-        )
-    rectified = frame[frame["rectified"]]
-    both_found = frame[frame["full_detected"] & frame["partial_detected"]]
-    final_error = frame["error_after"].where(frame["rectified"], frame["error_before"])
-    landmarks = [
-        ("detection rate: full texture", frame["full_detected"].mean(), len(frame), None),
-        ("detection rate: partial texture", frame["partial_detected"].mean(), len(frame), None),
-        (
-            "partial texture placed the features better (share, where both found)",
-            (both_found["error_partial"] < both_found["error_before"]).mean(),
-            len(both_found),
-            None,
-        ),
-        ("landmark error, where both found: full texture", both_found["error_before"].mean(), len(both_found), None),
-        (
-            "landmark error, where both found: partial texture",
-            both_found["error_partial"].mean(),
-            len(both_found),
-            None,
-        ),
-        ("rectification ran", frame["rectified"].mean(), len(frame), None),
-        ("landmark error before (where rectified)", rectified["error_before"].mean(), len(rectified), None),
-        (
-            "landmark error after (where rectified)",
-            rectified["error_after"].mean(),
-            rectified["error_after"].notna().sum(),
-            0.02,
-        ),
-        (
-            "rectification lowered the error (share)",
-            (rectified["error_after"] < rectified["error_before"]).mean(),
-            len(rectified),
-            None,
-        ),
-        (
-            "landmark error of the final texture (where a face is found on it)",
-            final_error.mean(),
-            final_error.notna().sum(),
-            None,
-        ),
-    ]
-    for measure, value, n, bar in landmarks:
-        rows.append(
-            {
-                "measure": measure,
-                "value": value,
-                "n": n,
-                "bar": bar,
-                "note": "fraction of the texture width" if measure.startswith("landmark error") else "",
-            }
-        )
-    table = pd.DataFrame(rows)
-    table["value"] = table["value"].astype(float).round(4)
-    return table
