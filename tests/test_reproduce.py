@@ -1,4 +1,4 @@
-"""`cliphead reproduce --only 03 --quick`: notebook 03 runs headless through papermill and writes its tables."""
+"""`cliphead reproduce --only NN --quick`: the notebooks run headless through papermill and write their tables."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_notebooks_are_committed_clean():
         assert any("parameters" in cell.metadata.get("tags", []) for cell in notebook.cells), path
 
 
-def test_reproduce_03_quick(tmp_path):
+def test_reproduce_05_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     command = [
         sys.executable,
@@ -29,7 +29,7 @@ def test_reproduce_03_quick(tmp_path):
         "cliphead.cli",
         "reproduce",
         "--only",
-        "03",
+        "05",
         "--quick",
         "--results-dir",
         str(results),
@@ -39,7 +39,7 @@ def test_reproduce_03_quick(tmp_path):
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert report["notebooks"] == ["03_uv_alignment.ipynb"] and report["quick"] is True
+    assert report["notebooks"] == ["05_uv_alignment.ipynb"] and report["quick"] is True
     assert "uv_metrics.csv" in report["changed"]  # a new file in an empty results folder
 
     metrics = pd.read_csv(results / "uv_metrics.csv").set_index("method")
@@ -54,13 +54,20 @@ def test_reproduce_03_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
+def test_only_selects_by_unique_number_or_stem():
+    assert [path.name for path in notebook_paths(["03"])] == ["03_pair_generation.ipynb"]
+    assert [path.name for path in notebook_paths(["02_appearance"])] == ["02_appearance_world.ipynb"]
+    names = [path.name[:2] for path in notebook_paths()]
+    assert names == sorted(set(names))  # one notebook a number, in the order a learner reads them
+
+
 def test_changed_numbers_lists_cells():
     before = {"t.csv": pd.DataFrame({"a": [1.0, 2.0]})}
     after = {"t.csv": pd.DataFrame({"a": [1.0, 2.5]}), "u.csv": pd.DataFrame({"b": [0]})}
     assert changed_numbers(before, after) == {"t.csv": ["row 1 a: 2 -> 2.5"], "u.csv": ["new file"]}
 
 
-def test_reproduce_00_quick(tmp_path):
+def test_reproduce_01_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     command = [
         sys.executable,
@@ -68,7 +75,7 @@ def test_reproduce_00_quick(tmp_path):
         "cliphead.cli",
         "reproduce",
         "--only",
-        "00_neural",
+        "01_neural",
         "--quick",
         "--results-dir",
         str(results),
@@ -77,7 +84,7 @@ def test_reproduce_00_quick(tmp_path):
     ]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["00_neural_head_model.ipynb"]
+    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["01_neural_head_model.ipynb"]
     table = pd.read_csv(results / "head_model_fitting.csv").set_index(["task", "region", "model"])
     assert len(table) == 12 and (table["n_scans"] == 2).all()
     # The oracle (the full linear model the scans come from) is exact up to the protocol's sampling noise.
@@ -103,7 +110,7 @@ def test_reproduce_appearance_world_quick(tmp_path):
         "cliphead.cli",
         "reproduce",
         "--only",
-        "00_appearance",
+        "02_appearance",
         "--quick",
         "--results-dir",
         str(results),
@@ -112,7 +119,7 @@ def test_reproduce_appearance_world_quick(tmp_path):
     ]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["00_appearance_world.ipynb"]
+    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["02_appearance_world.ipynb"]
     table = pd.read_csv(results / "embedded_clip_eval.csv")
     zero = table[(table.metric == "zero-shot accuracy") & (table.prompt_set == "training wording")]
     assert {"hair_colour", "skin_bucket", "lipstick_colour", "beard_colour", "face_width"} <= set(zero.attribute)
@@ -136,7 +143,7 @@ def test_reproduce_appearance_world_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
-def test_reproduce_01_and_02_quick(tmp_path):
+def test_reproduce_03_and_04_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     command = [
         sys.executable,
@@ -144,8 +151,8 @@ def test_reproduce_01_and_02_quick(tmp_path):
         "cliphead.cli",
         "reproduce",
         "--only",
-        "01",
-        "02",
+        "03",
+        "04",
         "--quick",
         "--results-dir",
         str(results),
@@ -155,8 +162,8 @@ def test_reproduce_01_and_02_quick(tmp_path):
     run = subprocess.run(command, check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
-        "01_pair_generation.ipynb",
-        "02_mapper_training.ipynb",
+        "03_pair_generation.ipynb",
+        "04_mapper_training.ipynb",
     ]
     statistics = pd.read_csv(results / "pair_statistics.csv").set_index("statistic")["value"]
     assert int(statistics["identity pairs"]) == 300 and int(statistics["identities"]) == 75
@@ -193,7 +200,7 @@ def test_reproduce_01_and_02_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
-def test_reproduce_04_and_05_quick(tmp_path):
+def test_reproduce_06_and_07_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     command = [
         sys.executable,
@@ -201,8 +208,8 @@ def test_reproduce_04_and_05_quick(tmp_path):
         "cliphead.cli",
         "reproduce",
         "--only",
-        "04",
-        "05",
+        "06",
+        "07",
         "--quick",
         "--results-dir",
         str(results),
@@ -212,8 +219,8 @@ def test_reproduce_04_and_05_quick(tmp_path):
     run = subprocess.run(command, check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
-        "04_controlnet_training.ipynb",
-        "05_rectification.ipynb",
+        "06_controlnet_training.ipynb",
+        "07_rectification.ipynb",
     ]
     model = pd.read_csv(results / "texture_model.csv").set_index("part")
     assert list(model.index) == ["vae", "unet", "controlnet"] and (model["file_mb"] <= 16).all()
@@ -244,7 +251,7 @@ def test_reproduce_04_and_05_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
-def test_reproduce_06_quick(tmp_path):
+def test_reproduce_08_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     command = [
         sys.executable,
@@ -252,7 +259,7 @@ def test_reproduce_06_quick(tmp_path):
         "cliphead.cli",
         "reproduce",
         "--only",
-        "06",
+        "08",
         "--quick",
         "--results-dir",
         str(results),

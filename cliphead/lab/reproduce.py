@@ -19,8 +19,8 @@ KERNEL = "python3"
 
 
 def notebook_paths(only: list[str] | None = None) -> list[Path]:
-    """The numbered notebooks, in order; ``only`` keeps those with a given number (``"00"``, all notebooks
-    numbered 00) or whose name starts with a given stem (``"00_appearance"``)."""
+    """The numbered notebooks, in order; ``only`` keeps those with a given number (``"03"``, the notebook
+    numbered 03) or whose name starts with a given stem (``"02_appearance"``)."""
     paths = sorted((repository_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not only:
         return paths

@@ -52,7 +52,7 @@ class RenderSetConfig:
         raise ValueError(f"split must be 'train' or 'eval', got {self.split!r}")
 
 
-#: The held-out renders of the evaluation (notebook 00_appearance_world, ``cliphead train clip``): 2000
+#: The held-out renders of the evaluation (notebook 02_appearance_world, ``cliphead train clip``): 2000
 #: renders of the 100 identities 500-599 of a 600-head bank, whose first 192 heads are the training bank's
 #: (the bank's identity seeds come from one generator), so none was seen in training (heads 0-159).
 #: Geometry words are a property of the identity: the 32 held-out heads of the training bank, used before,

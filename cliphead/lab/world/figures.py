@@ -1,4 +1,4 @@
-"""Figures of the appearance world and the embedded encoder (notebook 00_appearance_world)."""
+"""Figures of the appearance world and the embedded encoder (notebook 02_appearance_world)."""
 
 from __future__ import annotations
 
