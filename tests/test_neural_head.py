@@ -112,8 +112,8 @@ def test_cli_samples_a_neural_head_with_landmarks(tmp_path):
         sys.executable,
         "-m",
         "cliphead.cli",
-        "head",
         "sample",
+        "head",
         "--backend",
         "neural",
         "--seed",
@@ -147,8 +147,8 @@ def test_cli_fits_a_point_cloud_and_measures_it(tmp_path, quick_scans):
         sys.executable,
         "-m",
         "cliphead.cli",
-        "head",
         "fit",
+        "head",
         str(tmp_path / "scan.npz"),
         "--iterations",
         "80",
@@ -178,7 +178,8 @@ def test_cli_bench_extract_reports_both_paths():
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert {"seconds", "queries", "dense_queries", "dense_seconds"} <= set(result)
+    assert result["baseline"]["label"] == "dense grid" and result["timings"][0]["label"] == "coarse-to-fine"
+    assert result["timings"][0]["over_baseline"] < 1.0  # fewer queries, less time
     assert result["dense_queries"] == 129**3 and result["queries"] < result["dense_queries"] / 4
     assert result["mesh_difference_cm"] < 1e-4
 

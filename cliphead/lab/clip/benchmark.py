@@ -14,13 +14,14 @@ import torch
 
 from cliphead.lab.world.attributes import Attributes, sample_attributes
 from cliphead.lab.world.painter import paint_texture
+from cliphead.lab.bench import BenchmarkResult, Target, Timing
 from cliphead.lab.reporting import median_seconds
 
 PAINT_TARGET_SECONDS = 0.2
 ENCODE_TARGET_SECONDS = 1.0
 
 
-def benchmark_clip(encoder_spec: str = "lit-minilm", records: int = 20, repeats: int = 5) -> dict:
+def benchmark_clip(encoder_spec: str = "lit-minilm", records: int = 20, repeats: int = 5) -> BenchmarkResult:
     import torchvision
 
     from cliphead.clip.registry import build_encoder
@@ -41,33 +42,21 @@ def benchmark_clip(encoder_spec: str = "lit-minilm", records: int = 20, repeats:
     captions = [f"a face of a young person with {c} hair, smiling" for c in ("red", "black", "blue", "grey")] * 16
     encoder.encode_text(captions[:4])
     text = median_seconds(lambda: encoder.encode_text(captions), repeats)
-    return {
-        "encoder": encoder.name,
-        "threads": torch.get_num_threads(),
-        "paint_seconds": round(paint, 4),
-        "paint_plain_seconds": round(plain, 4),
-        "paint_ratio": round(paint / plain, 2),
-        "encode_64_seconds": round(encode, 4),
-        "resnet18_64_seconds": round(baseline, 4),
-        "encode_ratio": round(encode / baseline, 3),
-        "text_64_seconds": round(text, 4),
-        "image_size": encoder.image_size,
-        "meets_paint_target": paint <= PAINT_TARGET_SECONDS,
-        "meets_encode_target": encode <= ENCODE_TARGET_SECONDS,
-    }
-
-
-def format_clip_benchmark(result: dict) -> str:
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "NOT met"
-
-    return (
-        f"appearance + {result['encoder']} on {result['threads']} threads (medians):\n"
-        f"  paint one 512² texture   {result['paint_seconds']:.4f} s  ({result['paint_ratio']:.2f}× the plainest "
-        f"record's {result['paint_plain_seconds']:.4f} s)  target ≤ {PAINT_TARGET_SECONDS} s: "
-        f"{verdict(result['meets_paint_target'])}\n"
-        f"  encode 64 images ({result['image_size']}²)  {result['encode_64_seconds']:.4f} s  "
-        f"({result['encode_ratio']:.3f}× ResNet-18's {result['resnet18_64_seconds']:.4f} s)  "
-        f"target ≤ {ENCODE_TARGET_SECONDS} s: {verdict(result['meets_encode_target'])}\n"
-        f"  encode 64 captions       {result['text_64_seconds']:.4f} s"
+    return BenchmarkResult(
+        f"appearance + {encoder.name} on {torch.get_num_threads()} threads (medians)",
+        Timing("paint the plainest record (512²)", plain),
+        [
+            Timing("paint a random record (512²)", paint),
+            Timing(f"encode 64 images ({encoder.image_size}²)", encode, f"ResNet-18: {baseline:.4f} s"),
+            Timing("encode 64 captions", text),
+        ],
+        [
+            Target("paint a random record (512²)", PAINT_TARGET_SECONDS),
+            Target(f"encode 64 images ({encoder.image_size}²)", ENCODE_TARGET_SECONDS),
+        ],
+        {
+            "encoder": encoder.name,
+            "resnet18_64_seconds": round(baseline, 4),
+            "encode_ratio": round(encode / baseline, 3),
+        },
     )

@@ -14,12 +14,15 @@ from scipy.spatial import cKDTree
 
 from cliphead.heads.checkpoints import load_head_model
 from cliphead.heads.generation import extract_canonical
+from cliphead.lab.bench import BenchmarkResult, Target, Timing
 
 #: The bar of the issue: extraction at resolution 256 on 2 CPU cores (the seed thesis's GPU figure).
 TARGET_SECONDS = 3.7
 
 
-def benchmark_extraction(resolution: int = 256, repeats: int = 3, seed: int = 0, weights: str | None = None) -> dict:
+def benchmark_extraction(
+    resolution: int = 256, repeats: int = 3, seed: int = 0, weights: str | None = None
+) -> BenchmarkResult:
     model = load_head_model(weights)
     z_id = model.sample_identity_code(seed)
     extract_canonical(model, z_id, 64)  # warm-up: thread pools, allocator
@@ -29,32 +32,18 @@ def benchmark_extraction(resolution: int = 256, repeats: int = 3, seed: int = 0,
     dense_seconds = float(np.median([e.seconds for e in dense]))
     a, b = fast[0].vertices, dense[0].vertices
     hausdorff = max(cKDTree(b).query(a)[0].max(), cKDTree(a).query(b)[0].max())
-    return {
-        "resolution": resolution,
-        "grid_nodes": int(fast[0].grid.values.shape[0]),
-        "repeats": repeats,
-        "threads": torch.get_num_threads(),
-        "seconds": round(seconds, 3),
-        "queries": fast[0].grid.queries,
-        "dense_seconds": round(dense_seconds, 3),
-        "dense_queries": dense[0].grid.dense_queries,
-        "query_ratio": round(dense[0].grid.dense_queries / fast[0].grid.queries, 2),
-        "speedup": round(dense_seconds / seconds, 2),
-        "n_vertices": len(a),
-        "mesh_difference_cm": float(hausdorff),
-        "target_seconds": TARGET_SECONDS,
-        "meets_target": seconds <= TARGET_SECONDS,
-    }
-
-
-def format_extraction_benchmark(result: dict) -> str:
-    return (
-        f"extraction at resolution {result['resolution']} ({result['grid_nodes']}³ nodes, "
-        f"{result['threads']} threads, median of {result['repeats']}):\n"
-        f"  dense grid       {result['dense_queries']:>10,d} queries  {result['dense_seconds']:7.3f} s  (baseline)\n"
-        f"  coarse-to-fine   {result['queries']:>10,d} queries  {result['seconds']:7.3f} s  "
-        f"({result['query_ratio']:.1f}× fewer queries, {result['speedup']:.1f}× faster)\n"
-        f"  same mesh: {result['n_vertices']} vertices, "
-        f"largest vertex difference {result['mesh_difference_cm']:.2e} cm\n"
-        f"  target ≤ {result['target_seconds']} s: {'met' if result['meets_target'] else 'NOT met'}"
+    return BenchmarkResult(
+        f"extraction at resolution {resolution} ({fast[0].grid.values.shape[0]}³ nodes, "
+        f"{torch.get_num_threads()} threads, median of {repeats})",
+        Timing("dense grid", dense_seconds, f"{dense[0].grid.dense_queries:,d} queries"),
+        [Timing("coarse-to-fine", seconds, f"{fast[0].grid.queries:,d} queries")],
+        [Target("coarse-to-fine", TARGET_SECONDS)],
+        {
+            "resolution": resolution,
+            "queries": fast[0].grid.queries,
+            "dense_queries": dense[0].grid.dense_queries,
+            "query_ratio": round(dense[0].grid.dense_queries / fast[0].grid.queries, 2),
+            "n_vertices": len(a),
+            "mesh_difference_cm": float(hausdorff),
+        },
     )

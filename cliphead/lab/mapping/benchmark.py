@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cliphead.lab.bench import BenchmarkResult, Target, Timing
 from cliphead.lab.reporting import median_seconds
 
 #: The issue's bar for ``cliphead text2head`` at resolution 256 on 2 cores.
@@ -28,7 +29,7 @@ TARGET_SECONDS = 5.0
 BENCH_PROMPT = "a laughing old man with a long face and a grey beard"
 
 
-def benchmark_text2head(resolution: int = 256, repeats: int = 3, prompt: str = BENCH_PROMPT) -> dict:
+def benchmark_text2head(resolution: int = 256, repeats: int = 3, prompt: str = BENCH_PROMPT) -> BenchmarkResult:
     from cliphead.heads.generation import neural_head
     from cliphead.mapping.text2head import TextToHead, write_head_geometry
 
@@ -59,31 +60,14 @@ def benchmark_text2head(resolution: int = 256, repeats: int = 3, prompt: str = B
             begin = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             cold.append(time.perf_counter() - begin)
-    cold_seconds = float(np.median(cold))
-    return {
-        "prompt": prompt,
-        "resolution": resolution,
-        "repeats": repeats,
-        "threads": torch.get_num_threads(),
-        "load_seconds": round(load_seconds, 3),
-        "warm_seconds": round(warm, 3),
-        "baseline_seconds": round(baseline, 3),
-        "warm_over_baseline": round(warm / baseline, 2),
-        "cold_seconds": round(cold_seconds, 3),
-        "cold_over_baseline": round(cold_seconds / baseline, 2),
-        "target_seconds": TARGET_SECONDS,
-        "meets_target": cold_seconds <= TARGET_SECONDS,
-    }
-
-
-def format_text2head_benchmark(result: dict) -> str:
-    return (
-        f"text2head at resolution {result['resolution']} ({result['threads']} threads, median of "
-        f"{result['repeats']}), prompt {result['prompt']!r}:\n"
-        f"  extraction + expression of a sampled head  {result['baseline_seconds']:7.3f} s  (baseline)\n"
-        f"  prompt → files, models loaded              {result['warm_seconds']:7.3f} s  "
-        f"({result['warm_over_baseline']:.2f}× baseline)\n"
-        f"  `cliphead text2head` in a fresh process    {result['cold_seconds']:7.3f} s  "
-        f"({result['cold_over_baseline']:.2f}× baseline; loading the models alone {result['load_seconds']:.2f} s)\n"
-        f"  target ≤ {result['target_seconds']} s end to end: {'met' if result['meets_target'] else 'NOT met'}"
+    return BenchmarkResult(
+        f"text2head at resolution {resolution} ({torch.get_num_threads()} threads, median of {repeats}), "
+        f"prompt {prompt!r}",
+        Timing("extraction + expression of a sampled head", baseline),
+        [
+            Timing("prompt → files, models loaded", warm),
+            Timing("`cliphead text2head` in a fresh process", float(np.median(cold)), f"loading {load_seconds:.2f} s"),
+        ],
+        [Target("`cliphead text2head` in a fresh process", TARGET_SECONDS)],
+        {"prompt": prompt, "resolution": resolution, "load_seconds": round(load_seconds, 3)},
     )

@@ -18,13 +18,14 @@ from dataclasses import replace
 
 import torch
 
+from cliphead.lab.bench import BenchmarkResult, Target, Timing
 from cliphead.lab.reporting import median_seconds
 
 TARGET_SECONDS = 5.0
 BENCH_PROMPT = "a laughing old man with a long face and a grey beard"
 
 
-def benchmark_texture(backend: str = "embedded", steps: int = 20, repeats: int = 3) -> dict:
+def benchmark_texture(backend: str = "embedded", steps: int = 20, repeats: int = 3) -> BenchmarkResult:
     from cliphead.lab.world.renders import head_bank
     from cliphead.texture.checkpoints import load_texture_model
     from cliphead.texture.generate import texture_head
@@ -43,33 +44,19 @@ def benchmark_texture(backend: str = "embedded", steps: int = 20, repeats: int =
     unguided = replace(settings, guidance_scale=1.0)
     baseline = median_seconds(lambda: generate_textures(model, normal_map, [BENCH_PROMPT], unguided), repeats)
     rectified = median_seconds(lambda: texture_head(model, normal_map[0], BENCH_PROMPT, settings), repeats)
-    return {
-        "backend": model.name,
-        "texture_size": model.texture_size,
-        "steps": steps,
-        "repeats": repeats,
-        "threads": torch.get_num_threads(),
-        "load_seconds": round(load_seconds, 3),
-        "texture_seconds": round(texture, 3),
-        "baseline_seconds": round(baseline, 3),
-        "texture_over_baseline": round(texture / baseline, 2),
-        "with_rectification_seconds": round(rectified, 3),
-        "with_rectification_over_baseline": round(rectified / baseline, 2),
-        "target_seconds": TARGET_SECONDS,
-        "meets_target": texture <= TARGET_SECONDS,
-    }
-
-
-def format_texture_benchmark(result: dict) -> str:
-    size, steps = result["texture_size"], result["steps"]
-    return (
-        f"ControlNet_uv ({result['backend']}, {size} px, {steps} UniPC steps, {result['threads']} threads, median of "
-        f"{result['repeats']}):\n"
-        f"  one texture without guidance                 {result['baseline_seconds']:7.3f} s  (baseline)\n"
-        f"  one texture, classifier-free guidance        {result['texture_seconds']:7.3f} s  "
-        f"({result['texture_over_baseline']:.2f}× baseline)\n"
-        f"  full + partial + rectification               {result['with_rectification_seconds']:7.3f} s  "
-        f"({result['with_rectification_over_baseline']:.2f}× baseline)\n"
-        f"  loading the model and the text tower         {result['load_seconds']:7.3f} s\n"
-        f"  target ≤ {result['target_seconds']} s for one texture: {'met' if result['meets_target'] else 'NOT met'}"
+    return BenchmarkResult(
+        f"ControlNet_uv ({model.name}, {model.texture_size} px, {steps} UniPC steps, "
+        f"{torch.get_num_threads()} threads, median of {repeats})",
+        Timing("one texture without guidance", baseline),
+        [
+            Timing("one texture, classifier-free guidance", texture),
+            Timing("full + partial + rectification", rectified),
+        ],
+        [Target("one texture, classifier-free guidance", TARGET_SECONDS)],
+        {
+            "backend": model.name,
+            "texture_size": model.texture_size,
+            "steps": steps,
+            "load_seconds": round(load_seconds, 3),
+        },
     )

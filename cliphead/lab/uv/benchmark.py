@@ -17,6 +17,7 @@ import igl
 from cliphead.heads.ict import load_ict_model
 from cliphead.heads.io import write_head
 from cliphead.meshes import load_mesh
+from cliphead.lab.bench import BenchmarkResult, Target, Timing
 from cliphead.lab.reporting import median_seconds
 from cliphead.uv.aligned import aligned_uv
 from cliphead.uv.bake import uv_normal_map
@@ -26,7 +27,7 @@ from cliphead.lab.uv.evaluation import remeshed_head
 BAR_SECONDS = 1.0
 
 
-def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> dict:
+def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> BenchmarkResult:
     """Step timings of the aligned map on one re-meshed head, with the same-run baseline."""
     head = remeshed_head(load_ict_model(), seed, "neutral", resolution)
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,31 +51,18 @@ def benchmark_uv(resolution: int = 176, repeats: int = 5, seed: int = 0) -> dict
 
     plain = check_seconds + step_seconds["cut"] + step_seconds["boundary"] + step_seconds["harmonic"]
     warped = plain + step_seconds["landmark_warp"]
-    return {
-        "n_vertices": int(len(vertices)),
-        "n_faces": int(len(faces)),
-        "repeats": repeats,
-        "seconds_load_obj": round(load_seconds, 4),
-        "seconds_check": round(check_seconds, 4),
-        **{f"seconds_{name}": round(value, 4) for name, value in step_seconds.items()},
-        "seconds_bake_512": round(bake_seconds, 4),
-        "seconds_align": round(plain, 4),
-        "seconds_align_with_landmarks": round(warped, 4),
-        "seconds_baseline_harmonic_circle": round(baseline, 4),
-        "ratio_align_to_baseline": round(plain / baseline, 3),
-        "ratio_align_with_landmarks_to_baseline": round(warped / baseline, 3),
-        "bar_seconds": BAR_SECONDS,
-        "bar_met": bool(warped <= BAR_SECONDS),
-    }
-
-
-def format_benchmark(result: dict) -> str:
-    steps = [key for key in result if key.startswith("seconds_")]
-    lines = [f"uv align on a {result['n_vertices']}-vertex marching-cubes head (median of {result['repeats']}):"]
-    lines += [f"  {key[len('seconds_') :]:<32} {result[key]:8.4f} s" for key in steps]
-    lines.append(
-        f"  align / baseline = {result['ratio_align_to_baseline']:.2f}x, with landmarks "
-        f"{result['ratio_align_with_landmarks_to_baseline']:.2f}x; bar ≤ {result['bar_seconds']:.1f} s: "
-        f"{'met' if result['bar_met'] else 'NOT met'}"
+    steps_timed = [
+        Timing("load OBJ", load_seconds),
+        Timing("check", check_seconds),
+        *(Timing(name, value) for name, value in step_seconds.items()),
+        Timing("bake 512² normal map", bake_seconds),
+        Timing("align (check, cut, boundary, harmonic)", plain),
+        Timing("align with the landmark warp", warped),
+    ]
+    return BenchmarkResult(
+        f"align uv on a {len(vertices)}-vertex marching-cubes head (median of {repeats})",
+        Timing("harmonic map to a circle (libigl)", baseline),
+        steps_timed,
+        [Target("align with the landmark warp", BAR_SECONDS)],
+        {"n_vertices": int(len(vertices)), "n_faces": int(len(faces))},
     )
-    return "\n".join(lines)
