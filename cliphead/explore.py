@@ -1,4 +1,4 @@
-"""Interactive exploration of the pipeline for the notebooks and teaching (notebook 06).
+"""Interactive exploration of the pipeline for the notebooks and teaching (notebook 08).
 
 A prompt box, the expression strength and sliders along a few principal directions of the identity
 latent (the head model's most varying latent dimensions, in σ units) drive the whole pipeline; the

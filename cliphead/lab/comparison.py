@@ -1,4 +1,4 @@
-"""CLIP-Head against its baselines: the CLIP-score table (§3, Table 1) and prompt faithfulness (notebook 06).
+"""CLIP-Head against its baselines: the CLIP-score table (§3, Table 1) and prompt faithfulness (notebook 08).
 
 Every method turns each prompt of :data:`COMPARISON_PROMPTS` into a textured head; each head is rendered
 the same way (front and three-quarter views, white background) and scored with every encoder given:

@@ -1,4 +1,4 @@
-"""Figures of the neural head model: training curves and grids of rendered heads (notebook 00)."""
+"""Figures of the neural head model: training curves and grids of rendered heads (notebook 01)."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def faithfulness_summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Labels the embedded head model's geometry barely tells apart: its eyelids close over the kept
-#: eyeballs, so "eyes closed" moves the surface by under 0.2 mm (see notebook 02).
+#: eyeballs, so "eyes closed" moves the surface by under 0.2 mm (see notebook 04).
 INDISTINGUISHABLE = frozenset({"neutral", "eyes closed"})
 
 

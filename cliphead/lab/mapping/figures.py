@@ -1,4 +1,4 @@
-"""Figures of pair generation and mapper training (notebooks 01 and 02)."""
+"""Figures of pair generation and mapper training (notebooks 03 and 04)."""
 
 from __future__ import annotations
 

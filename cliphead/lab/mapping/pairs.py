@@ -12,7 +12,7 @@ Beside ψ, every pair also gets a *caption* embedding: the encoder's *text* embe
 template prompt followed by the geometry words the identity's measured shape earns against the
 pair population's tertiles (:func:`~cliphead.lab.mapping.prompts.identity_caption`). The paper trains
 on image embeddings only; the captions are this project's measured alternative for an encoder
-whose image tower sees shape only coarsely (see notebook 02).
+whose image tower sees shape only coarsely (see notebook 04).
 
 **Expression pairs** (ψ, z_exp) (:func:`expression_pairs`): the paper's template prompt with every
 training wording of the 23 labelled expressions, ψ from the encoder's *text* tower, z_exp the

@@ -27,13 +27,13 @@ from cliphead.lab.mapping.training import (
 )
 from cliphead.weights.manifest import install_weights
 
-#: The shipped MLP_id's pair source (notebook 02 compares it with the paper's image-only pairs).
+#: The shipped MLP_id's pair source (notebook 04 compares it with the paper's image-only pairs).
 SHIPPED_IDENTITY_SOURCE = "image+caption"
 #: Template prompts per labelled expression in the expression pairs.
 EXPRESSION_PROMPTS_PER_LABEL = 400
 QUICK_EXPRESSION_PROMPTS_PER_LABEL = 24
 #: Noise on ψ while MLP_exp trains (``MapperTrainingConfig.input_noise``): the best of the sweep in
-#: notebook 02 (``results/mapper_exp_noise.csv``) on training wordings held out of training, never on
+#: notebook 04 (``results/mapper_exp_noise.csv``) on training wordings held out of training, never on
 #: the evaluation's wordings (:mod:`cliphead.lab.mapping.wording_validation`).
 EXPRESSION_INPUT_NOISE = 0.6
 

@@ -1,4 +1,4 @@
-"""What the generated pairs carry (notebook 01): retrieval of the template prompts, text-space neighbours.
+"""What the generated pairs carry (notebook 03): retrieval of the template prompts, text-space neighbours.
 
 Two diagnostics bound what the mappers can learn from the pairs:
 

@@ -1,4 +1,4 @@
-"""Figures of notebooks 04 and 05: training triples, curves, samples over training, control strength,
+"""Figures of notebooks 06 and 07: training triples, curves, samples over training, control strength,
 held-out prompts and the texture evaluation."""
 
 from __future__ import annotations

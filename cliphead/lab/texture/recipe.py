@@ -15,7 +15,7 @@ from cliphead.texture.checkpoints import PARTS, embedded_config, load_embedded, 
 from cliphead.lab.texture.training import QUICK_TEXTURE_TRAINING, TextureTrainingConfig, train_texture_model
 from cliphead.weights.manifest import MANIFEST, WEIGHTS_DIR, install_weights
 
-#: The shipped model's samples over training (notebook 04), beside its weights and loss histories.
+#: The shipped model's samples over training (notebook 06), beside its weights and loss histories.
 SHIPPED_SNAPSHOTS = "texture_snapshots.npz"
 DESCRIPTIONS = {
     "vae": "ControlNet_uv autoencoder (colour anchor of 4x4 averages + diffusers VAE encoder/decoder detail code, 4x downsampling, trained on painted UV textures), fp16",

@@ -79,7 +79,7 @@ QUICK_TEXTURE_TRAINING = TextureTrainingConfig(
     snapshots=2,
 )
 
-#: The fixed prompts the snapshots show over training (notebook 04).
+#: The fixed prompts the snapshots show over training (notebook 06).
 SNAPSHOT_PROMPTS = (
     "A face of a young man with blue hair and a red beard",
     "An old woman with white hair, pale skin and red lipstick",

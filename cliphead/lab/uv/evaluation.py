@@ -1,4 +1,4 @@
-"""Evaluating the aligned UV map over many heads (CLIP-Head supplementary §4; notebook 03).
+"""Evaluating the aligned UV map over many heads (CLIP-Head supplementary §4; notebook 05).
 
 For random identities × labelled expressions, re-meshed by marching cubes like NPHM meshes:
 median QCE and ASE of the aligned map, the same for the ICT model's own UV map on its own mesh (the
@@ -95,7 +95,7 @@ def alignment_spread(landmarks_uv: np.ndarray) -> np.ndarray:
     return np.sqrt((deviation**2).sum(axis=-1).mean(axis=0))
 
 
-#: The aligned-map variants compared in notebook 03: method → (boundary curve, landmark warp).
+#: The aligned-map variants compared in notebook 05: method → (boundary curve, landmark warp).
 VARIANTS = {
     "aligned-conformal+landmarks": ("conformal", True),
     "aligned-conformal": ("conformal", False),
@@ -111,7 +111,7 @@ PAPER_MEDIANS = {"aligned": (4.311, -1.22), "original": (5.143, -0.068)}
 
 @dataclass
 class UVStudy:
-    """Everything notebook 03 measures over a plan of heads, accumulated head by head."""
+    """Everything notebook 05 measures over a plan of heads, accumulated head by head."""
 
     per_head: list[dict]
     faces_qce: dict[str, list[np.ndarray]]  # per method, per head: per-face QCE (for pooled medians)
@@ -204,7 +204,7 @@ def _pooled_median(arrays: list[np.ndarray]) -> float:
 
 
 def summarise_uv_study(study: UVStudy):
-    """The tables of notebook 03: per-method medians next to the paper's, and the per-landmark spread."""
+    """The tables of notebook 05: per-method medians next to the paper's, and the per-landmark spread."""
     import pandas as pd
 
     from cliphead.uv.aligned import ANCHORED_LANDMARKS

@@ -1,4 +1,4 @@
-"""Figures of the aligned-UV evaluation (CLIP-Head §2.2, supplementary §4; notebook 03).
+"""Figures of the aligned-UV evaluation (CLIP-Head §2.2, supplementary §4; notebook 05).
 
 - :func:`qce_heatmap_figure`: heads rendered from several sides, coloured by per-vertex QCE;
 - :class:`UVNormalMapMean` + :func:`layout_overlay_figure`: many heads' UV normal maps averaged in
