@@ -1,7 +1,8 @@
 """Finding, downloading, caching and hashing the data the project stands on.
 
-ICT-FaceKit (MIT) plays the role of the NPHM scan dataset (DESIGN.md, "embedded default").
-It is looked for, in order, at
+ICT-FaceKit (MIT; 100 identity modes, 53 ARKit-named expression blendshapes, head and neck, 68
+landmarks) plays the role of the NPHM scan dataset: the embedded default models are trained on heads
+drawn from it. It is looked for, in order, at
 
 1. ``$CLIPHEAD_ICT_DIR``,
 2. ``../shared/assets/ict-facekit`` beside the checkout,

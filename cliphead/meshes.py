@@ -2,7 +2,8 @@
 
 Meshes are plain ``(vertices (N, 3) float64, faces (F, 3) int64)`` arrays. Reading goes through
 trimesh; writing is done here so that texture coordinates, materials and atomic replacement are
-under the project's control (DESIGN.md: nothing the user had is overwritten by a failed write).
+under the project's control: a file is written to a temporary name and moved into place, so a failed
+write never overwrites what the user had.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def euler_characteristic(faces: np.ndarray) -> int:
 def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
     """Boundary loops as ordered vertex arrays, following the faces' orientation; longest first.
 
-    Pure numpy, safe on closed meshes (libigl's ``boundary_loop`` crashed on those, DESIGN.md).
+    Pure numpy, safe on closed meshes (libigl's ``boundary_loop`` crashes the interpreter with a
+    segmentation fault on those).
     """
     if len(faces) == 0:
         return []

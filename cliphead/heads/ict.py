@@ -1,4 +1,4 @@
-"""The ICT-FaceKit linear head model (the stand-in for NPHM's scan dataset, DESIGN.md).
+"""The ICT-FaceKit linear head model (the stand-in for NPHM's scan dataset).
 
 As the model's documentation defines it, a shape mode is ``shape_i - neutral`` and a head is
 

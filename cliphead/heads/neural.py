@@ -4,8 +4,9 @@ CLIP-Head generates geometry with NPHM (its eq. 1): an identity decoder ``F_id(x
 signed distance field, an expression decoder ``F_exp(x, z_id, z_exp)`` deforms it, and the mesh is
 the zero level set. This module is a model of the same kind, built for extraction speed on a CPU:
 both decoders read features from tri-planes (three axis-aligned 2D feature grids, summed per grid)
-and decode them with small MLPs, which the seed thesis reports ~9× faster to extract than NPHM's
-ensemble of local MLPs.
+and decode them with small MLPs, which "Learning Neural Parametric Head Models with 2D Adversarial
+Objectives" (thesis) reports ~9× faster to extract than NPHM's ensemble of local MLPs (3.7 s against
+33.1 s at resolution 256).
 
 - **Identity** (:class:`IdentitySDF`): a shared high-resolution "detail" tri-plane, and a
   low-resolution tri-plane that is linear in ``z_id`` (a mean plane plus one basis plane per latent
