@@ -4,8 +4,8 @@ CLIP-Head eq. 1: the identity SDF ``F_id(·, z_id)`` is extracted by SDF queries
 and the expression decoder moves the surface. Here extraction is coarse-to-fine
 (:mod:`cliphead.heads.extraction`): a 33³ grid, then three doublings that query only the cells the
 surface may cross, so 257³ costs about 1M queries instead of 17M. The canonical mesh is cropped
-at the neck plane exactly like the foundation's re-meshing, then, for an expression, its vertices
-(and the 68 landmarks) go through one pass of the forward deformation.
+at the neck plane exactly like the re-meshing of :mod:`cliphead.heads.remesh`, then, for an
+expression, its vertices (and the 68 landmarks) go through one pass of the forward deformation.
 """
 
 from __future__ import annotations

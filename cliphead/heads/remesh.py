@@ -14,8 +14,8 @@ marching cubes produce tunnels and handles, and an NPHM head, like the UV module
 sphere topologically. So the level set is taken slightly outside the surface (a fraction of a
 voxel, the smallest offset in :data:`OFFSETS_VOXELS` that gives a disk after the crop), which closes
 those slits while every distance stays exact and the surface smooth. The result lies that offset
-outside the source (0.04-0.16 cm at resolution 160); moving it back along the normals was tried and
-folded the closed slits, which flips UV triangles, so it is not done.
+outside the source (0.04-0.16 cm at resolution 160) and stays there: moving it back along the
+normals would fold the closed slits, which flips UV triangles.
 """
 
 from __future__ import annotations

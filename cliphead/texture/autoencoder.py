@@ -1,10 +1,9 @@
 """The embedded ControlNet_uv's autoencoder: a latent whose first channels are the texture's colours.
 
-Stable Diffusion denoises in the latent space of a KL autoencoder (CLIP-Head §2.3 inherits it). The
-embedded model's first autoencoder was such an ``AutoencoderKL``, trained on a CPU; it desaturated the
-small regions the attributes live in (at 128 px the lips are 11 texels of the whole layout), so that
-painter textures passed through it kept only half of their measured colours, and no denoiser in its
-latent space could do better.
+Stable Diffusion denoises in the latent space of a KL autoencoder (CLIP-Head §2.3 inherits it). An
+``AutoencoderKL`` small enough to train on a CPU desaturates the small regions the attributes live in
+(at 128 px the lips are 11 texels of the whole layout), and no denoiser in its latent space can give
+back a colour its decoder loses.
 
 Here the latent keeps the colours by construction. Its first channels are the colour anchor: the
 texture averaged over ``anchor_pool`` × ``anchor_pool`` texels, each latent cell holding its block of
@@ -12,16 +11,13 @@ those averages (space to depth). The others are a detail code from a diffusers V
 diagonal Gaussian, as in ``AutoencoderKL``). The decoder reads the whole latent and adds its output to
 the anchor, upsampled bilinearly, so it has only the detail to learn.
 
-The embedded model averages over the whole latent cell (4 × 4 texels: 3 anchor channels). Painter
-textures through its shipped autoencoder keep hair 98%, skin 100%, beard 76% and lipstick 19% of the
-time (mean 0.73, against 0.47 for the ``AutoencoderKL`` before it). Averages over 2 × 2 texels (12
-anchor channels) keep everything (mean 1.00), but the denoisers trained on them (same steps) left
-independent noise between neighbouring averages: speckled textures, on which FaceMesh found a face in
-36% of partial textures instead of 89%, and no better colours (0.25 against 0.43). Nor does weighting the
-reconstruction loss on the lips and chin (12 texels each) help: 64 or 512 times heavier there, the
-autoencoder, trained afresh, keeps lipstick in 27% and 28% of painter textures. It keeps the lips'
-lightness, which the anchor carries, and pulls their hue towards one reddish average whatever the
-lipstick (black lips come back with CIELAB a ≈ 30, as red ones do).
+The embedded model averages over the whole latent cell (4 × 4 texels: 3 anchor channels): finer
+averages would keep more of the small regions' colours, but denoisers leave independent noise between
+neighbouring averages, which speckles the textures and hides their faces from FaceMesh (the
+rectification's landmarks). Painter textures through the shipped autoencoder keep hair 98%, skin
+100%, beard 76% and lipstick 19% of the time (mean 0.73). Lipstick is what it loses: it keeps the
+lips' lightness, which the anchor carries, and pulls their hue towards one reddish average whatever
+the lipstick (black lips come back with CIELAB a ≈ 30, as red ones do).
 
 The anchor and the detail code have different spreads, so each latent channel is standardised to
 zero mean and unit variance with statistics fitted on the training textures
