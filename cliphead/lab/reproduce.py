@@ -4,6 +4,11 @@ Executed copies go to ``runs/`` (never into ``notebooks/``, which stays clean). 
 writes ``results/`` and ``figures/``; ``--quick`` writes under ``runs/quick/`` unless told otherwise,
 so a quick run never overwrites the committed numbers. Afterwards every CSV in the results folder
 is compared with what was there before and the numbers that changed are listed.
+
+Each executed copy is rendered to Markdown with its pictures into ``<results>/notebooks/``
+(:mod:`cliphead.lab.notebook_markdown`), and the results folder gets its index ``README.md``
+(:mod:`cliphead.lab.results_index`). :func:`render_and_index` does only these two steps, from the executed
+copies already under ``runs/<mode>/notebooks/`` (``cliphead reproduce --index-only``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from cliphead.assets import repository_root
+from cliphead.lab.notebook_markdown import render_notebook
+from cliphead.lab.results_index import RENDERED_DIR, write_results_index
 
 KERNEL = "python3"
 
@@ -63,37 +70,74 @@ def changed_numbers(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFra
     return changes
 
 
+def _folders(quick: bool, results_dir: str | None, figures_dir: str | None) -> tuple[Path, Path, Path]:
+    """The run folder (``runs/quick`` or ``runs/full``), the results folder and the figures folder."""
+    root = repository_root()
+    run_root = root / "runs" / ("quick" if quick else "full")
+    results = Path(results_dir) if results_dir else (run_root / "results" if quick else root / "results")
+    figures = Path(figures_dir) if figures_dir else (run_root / "figures" if quick else root / "figures")
+    return run_root, results.resolve(), figures.resolve()
+
+
+def render_executed(executed: Path, results: Path, figures: Path) -> Path:
+    """The rendered Markdown copy of one executed notebook, in ``results/notebooks/``."""
+    source = repository_root() / "notebooks" / executed.name
+    return render_notebook(executed, results / RENDERED_DIR, figures, source=source if source.exists() else None)
+
+
+def render_and_index(
+    quick: bool = False,
+    only: list[str] | None = None,
+    results_dir: str | None = None,
+    figures_dir: str | None = None,
+) -> dict:
+    """Render the executed copies that exist under ``runs/<mode>/notebooks/`` (those of ``only``, if given)
+    and rewrite the results folder's index, running no notebook."""
+    run_root, results, figures = _folders(quick, results_dir, figures_dir)
+    names = {path.name for path in notebook_paths(only)}
+    executed = [path for path in sorted((run_root / "notebooks").glob("*.ipynb")) if path.name in names]
+    results.mkdir(parents=True, exist_ok=True)
+    rendered = [str(render_executed(path, results, figures)) for path in executed]
+    return {
+        "quick": quick,
+        "rendered": rendered,
+        "index": str(write_results_index(results)),
+        "results_dir": str(results),
+        "executed_dir": str(run_root / "notebooks"),
+    }
+
+
 def reproduce(
     quick: bool = False,
     only: list[str] | None = None,
     results_dir: str | None = None,
     figures_dir: str | None = None,
 ) -> dict:
-    """Execute the notebooks; returns per-notebook seconds and the numbers that changed."""
+    """Execute the notebooks, render each and index the results; returns per-notebook seconds, the rendered
+    copies and the numbers that changed."""
     import papermill
 
     root = repository_root()
-    run_root = root / "runs" / ("quick" if quick else "full")
-    results = Path(results_dir) if results_dir else (run_root / "results" if quick else root / "results")
-    figures = Path(figures_dir) if figures_dir else (run_root / "figures" if quick else root / "figures")
-    results, figures = results.resolve(), figures.resolve()
+    run_root, results, figures = _folders(quick, results_dir, figures_dir)
     results.mkdir(parents=True, exist_ok=True)
     figures.mkdir(parents=True, exist_ok=True)
     (run_root / "notebooks").mkdir(parents=True, exist_ok=True)
     before = _snapshot(results)
     parameters = {"quick": quick, "results_dir": _relative(results, root), "figures_dir": _relative(figures, root)}
-    seconds = {}
+    seconds, rendered = {}, []
     for path in notebook_paths(only):
         start = time.perf_counter()
+        executed = run_root / "notebooks" / path.name
         papermill.execute_notebook(
             str(path),
-            str(run_root / "notebooks" / path.name),
+            str(executed),
             parameters=parameters,
             kernel_name=KERNEL,
             cwd=str(root),
             progress_bar=False,
         )
         seconds[path.name] = round(time.perf_counter() - start, 1)
+        rendered.append(str(render_executed(executed, results, figures)))
     return {
         "quick": quick,
         "notebooks": list(seconds),
@@ -101,13 +145,21 @@ def reproduce(
         "results_dir": str(results),
         "figures_dir": str(figures),
         "executed_dir": str(run_root / "notebooks"),
+        "rendered": rendered,
+        "index": str(write_results_index(results)),
         "changed": changed_numbers(before, _snapshot(results)),
     }
 
 
 def format_report(report: dict) -> str:
-    lines = [f"ran {name} in {seconds:.0f} s" for name, seconds in report["seconds"].items()]
+    """The human-readable summary of a :func:`reproduce` or :func:`render_and_index` report."""
+    lines = [f"ran {name} in {seconds:.0f} s" for name, seconds in report.get("seconds", {}).items()]
     lines.append(f"executed copies in {report['executed_dir']}; results in {report['results_dir']}")
+    lines += [f"rendered {path}" for path in report.get("rendered", [])]
+    if report.get("index"):
+        lines.append(f"results index {report['index']}")
+    if "changed" not in report:
+        return "\n".join(lines)
     if not report["changed"]:
         lines.append("no number in the results changed")
     for name, cells in report["changed"].items():
