@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -40,8 +40,8 @@ from cliphead.uv.bake import uv_normal_map
 class PipelineSettings:
     """Settings of one generation: ``variation`` (identity noise, in standard deviations of the latent
     distribution), ``expression_strength`` (scales the expression code's offset from neutral), the
-    extraction ``resolution``, the UV normal map's ``uv_size``, the texture ``sampling`` (its ``seed`` is
-    replaced by the call's generator) and whether to ``rectify``."""
+    extraction ``resolution``, the UV normal map's ``uv_size``, the texture ``sampling`` settings and
+    whether to ``rectify``."""
 
     variation: float = 0.0
     expression_strength: float = 1.0
@@ -139,8 +139,9 @@ class CLIPHeadPipeline:
         seconds["normal map"] = time.perf_counter() - start
         report("texture + rectification" if settings.rectify else "texture")
         seed = generator.initial_seed()
-        sampling = replace(settings.sampling, seed=seed)
-        textures = texture_head(self.texture_model, normal_map, prompt, sampling, rectify=settings.rectify)
+        textures = texture_head(
+            self.texture_model, normal_map, prompt, settings.sampling, seed=seed, rectify=settings.rectify
+        )
         seconds["texture"] = textures.seconds["generate"]
         seconds["rectification"] = textures.seconds.get("rectify", 0.0)
         return TexturedHead(

@@ -110,8 +110,8 @@ def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
     model = load_embedded(tmp_path)
     assert model.texture_size == 64
     hints = quick_triples.normals_whole[:2]
-    first = generate_textures(model, hints, ["a face with red hair", "blue hair"], SamplingSettings(steps=4, seed=1))
-    again = generate_textures(model, hints, ["a face with red hair", "blue hair"], SamplingSettings(steps=4, seed=1))
+    first = generate_textures(model, hints, ["a face with red hair", "blue hair"], SamplingSettings(steps=4), seed=1)
+    again = generate_textures(model, hints, ["a face with red hair", "blue hair"], SamplingSettings(steps=4), seed=1)
     np.testing.assert_array_equal(first, again)
 
     # Phase 4 alone on those weights: the same sizes, new weights, snapshots numbered on from the run's.
@@ -158,9 +158,9 @@ def test_shipped_weights_are_listed_small_and_intact():
 
 def test_shipped_model_is_seeded_and_diverse(shipped_model, layout_normal_map):
     prompt = "a young woman with red hair"
-    a = generate_textures(shipped_model, layout_normal_map[None], [prompt], SamplingSettings(seed=5))
-    b = generate_textures(shipped_model, layout_normal_map[None], [prompt], SamplingSettings(seed=5))
-    c = generate_textures(shipped_model, layout_normal_map[None], [prompt], SamplingSettings(seed=6))
+    a = generate_textures(shipped_model, layout_normal_map[None], [prompt], seed=5)
+    b = generate_textures(shipped_model, layout_normal_map[None], [prompt], seed=5)
+    c = generate_textures(shipped_model, layout_normal_map[None], [prompt], seed=6)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).mean() > 0.005
 
@@ -265,11 +265,11 @@ def test_stable_diffusion_path_fine_tunes_and_samples(tmp_path, quick_triples):
         assert torch.equal(tensor, before.unet.state_dict()[name])
     changed = [not torch.equal(t, before.controlnet.state_dict()[n]) for n, t in tuned.controlnet.state_dict().items()]
     assert any(changed)
-    settings = SamplingSettings(steps=3, seed=2)
-    textures = generate_textures(tuned, quick_triples.normals_whole[:2], ["red hair", "a beard"], settings)
+    settings = SamplingSettings(steps=3)
+    textures = generate_textures(tuned, quick_triples.normals_whole[:2], ["red hair", "a beard"], settings, seed=2)
     assert textures.shape == (2, 16, 16, 3) and np.isfinite(textures).all()
     np.testing.assert_array_equal(
-        textures, generate_textures(tuned, quick_triples.normals_whole[:2], ["red hair", "a beard"], settings)
+        textures, generate_textures(tuned, quick_triples.normals_whole[:2], ["red hair", "a beard"], settings, seed=2)
     )
 
 
@@ -283,10 +283,10 @@ def test_unknown_backend_and_bad_maps_are_clear_errors(shipped_model):
         texture_head(shipped_model, np.full((64, 64, 3), np.nan), "a face")
 
 
-def test_cli_textures_a_uv_align_folder(head_mesh_file, tmp_path):
+def test_cli_textures_an_align_uv_folder(head_mesh_file, tmp_path):
     uv_dir, out = tmp_path / "uv", tmp_path / "textured"
     run = [sys.executable, "-m", "cliphead.cli"]
-    subprocess.run([*run, "uv", "align", str(head_mesh_file), "--out", str(uv_dir)], check=True, capture_output=True)
+    subprocess.run([*run, "align", "uv", str(head_mesh_file), "--out", str(uv_dir)], check=True, capture_output=True)
     result = subprocess.run(
         [*run, "texture", str(uv_dir), "a man with blue hair", "--out", str(out), "--steps", "10"],
         capture_output=True,

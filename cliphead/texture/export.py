@@ -62,6 +62,7 @@ def texture_mesh_folder(
     prompt: str,
     out: Path,
     settings: SamplingSettings = DEFAULT_SAMPLING,
+    seed: int = 0,
     rectify: bool = True,
     backend: str = "embedded",
     force: bool = False,
@@ -81,7 +82,7 @@ def texture_mesh_folder(
     vertices, faces, uv, normal_map = read_mesh_folder(mesh_dir)
     model = load_texture_model(backend)
     loaded = time.perf_counter()
-    result = texture_head(model, normal_map, prompt, settings, rectify=rectify)
+    result = texture_head(model, normal_map, prompt, settings, seed=seed, rectify=rectify)
     texture = result.texture
     if upscaler is not None:
         from cliphead.texture.upscale import load_upscaler, upscale
@@ -94,6 +95,7 @@ def texture_mesh_folder(
         "mesh_dir": str(mesh_dir),
         "backend": model.name,
         "texture_size": model.texture_size,
+        "seed": seed,
         "sampling": asdict(settings),
         "rectify": rectify,
         "upscaled_with": None if upscaler is None else str(upscaler),

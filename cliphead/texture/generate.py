@@ -48,9 +48,12 @@ def texture_head(
     normal_map: np.ndarray,
     prompt: str,
     settings: SamplingSettings = DEFAULT_SAMPLING,
+    *,
+    seed: int = 0,
     rectify: bool = True,
 ) -> RectifiedTexture:
-    """The texture of the head whose UV normal map is ``normal_map`` (module doc)."""
+    """The texture of the head whose UV normal map is ``normal_map`` (module doc); the full texture's noise
+    is seeded ``seed``, the partial one's ``seed + 1``."""
     from cliphead.texture.rectify import rectify as rectify_texture
 
     normal_map = np.asarray(normal_map, dtype=np.float32)
@@ -59,9 +62,9 @@ def texture_head(
     start = time.perf_counter()
     whole, face = layout_hints(normal_map, model.texture_size)
     if not rectify:
-        full = generate_textures(model, whole[None], [prompt], settings)[0]
+        full = generate_textures(model, whole[None], [prompt], settings, seed)[0]
         return RectifiedTexture(full, full, None, None, {"generate": time.perf_counter() - start})
-    full, partial = generate_textures(model, np.stack([whole, face]), [prompt, prompt], settings)
+    full, partial = generate_textures(model, np.stack([whole, face]), [prompt, prompt], settings, seed)
     generated = time.perf_counter()
     result = rectify_texture(full, partial, whole, face, out_size=RECTIFIED_SIZE)
     seconds = {"generate": generated - start, "rectify": time.perf_counter() - generated}

@@ -38,13 +38,13 @@ from cliphead.texture.text import PromptConditioning
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """Solver steps, classifier-free guidance scale, ControlNet strength, the noise seed, and the two
-    colour corrections (module doc): guidance rescale factor in [0, 1] and the colour clamp."""
+    """Solver steps, classifier-free guidance scale, ControlNet strength, and the two colour corrections
+    (module doc): guidance rescale factor in [0, 1] and the colour clamp. The noise is not a setting:
+    its seed is an argument of :func:`generate_textures`."""
 
     steps: int = 20
     guidance_scale: float = 7.5
     control_strength: float = 0.9
-    seed: int = 0
     guidance_rescale: float = 0.0
     clamp_colours: bool = True
 
@@ -166,11 +166,12 @@ def generate_textures(
     normal_maps: np.ndarray | torch.Tensor,
     prompts: Sequence[str],
     settings: SamplingSettings = DEFAULT_SAMPLING,
+    seed: int = 0,
 ) -> np.ndarray:
     """One texture per (UV normal map, prompt): ``(n, S, S, 3)`` float32 in [0, 1] at the model's size.
 
-    Item ``k`` draws its noise from ``settings.seed + k``, so a texture does not depend on what else
-    is in the batch.
+    Item ``k`` draws its noise from a generator seeded ``seed + k``, so a texture does not depend on what
+    else is in the batch.
     """
     from cliphead.clip.encoder import checked_prompts
 
@@ -182,9 +183,7 @@ def generate_textures(
     channels = model.unet.config.in_channels
     noise = torch.cat(
         [
-            torch.randn(
-                (1, channels, latent_size, latent_size), generator=torch.Generator().manual_seed(settings.seed + k)
-            )
+            torch.randn((1, channels, latent_size, latent_size), generator=torch.Generator().manual_seed(seed + k))
             for k in range(len(prompts))
         ]
     )

@@ -205,8 +205,8 @@ def evaluate_textures(
     rows = []
     for p, h, s in tqdm(items, desc="texture evaluation", unit="texture", disable=not progress):
         prompt, head = prompts[p], heads[h]
-        settings = SamplingSettings(steps=config.steps, seed=1000 * s + 10 * h)
-        result = texture_head(model, head.normal_map, prompt.text, settings)
+        settings = SamplingSettings(steps=config.steps)
+        result = texture_head(model, head.normal_map, prompt.text, settings, seed=1000 * s + 10 * h)
         generated[p, h, s] = result.texture
         rectification = result.rectification
         rows.append(
@@ -273,7 +273,8 @@ def diversity(model: ControlNetUV, config: TextureEvalConfig) -> dict[str, float
                 model,
                 np.repeat(whole[None], config.diversity_seeds, axis=0),
                 [p.text] * config.diversity_seeds,
-                SamplingSettings(steps=config.steps, seed=100 * k),
+                SamplingSettings(steps=config.steps),
+                seed=100 * k,
             )
             for k, p in enumerate(prompts)
         ]

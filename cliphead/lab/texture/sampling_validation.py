@@ -15,7 +15,7 @@ colours at the price of the stylisations is not chosen.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -97,11 +97,12 @@ def sampling_sweep(
                 model,
                 np.repeat(whole[None], len(prompts), axis=0),
                 [text for text, _, _ in prompts],
-                replace(settings, seed=1000 * h),
+                settings,
+                seed=1000 * h,
             )
             for (_, attribute, value), texture in zip(prompts, textures):
                 found.setdefault(attribute, []).append(attribute_found(texture, attribute, value))
-        record = {key: value for key, value in asdict(settings).items() if key not in ("steps", "seed")}
+        record = {key: value for key, value in asdict(settings).items() if key != "steps"}
         record.update({attribute: float(np.mean(hits)) for attribute, hits in found.items()})
         colours = [hit for attribute, hits in found.items() if attribute in COLOUR_ATTRIBUTES for hit in hits]
         record["colour attributes"] = float(np.mean(colours))

@@ -193,7 +193,7 @@ def _snapshot(model: ControlNetUV, triples: TextureTriples, record: TrainingReco
     for module in (model.unet, model.controlnet):
         module.eval()
     hints = np.repeat(triples.normals_whole[:1], len(SNAPSHOT_PROMPTS), axis=0)
-    textures = generate_textures(model, hints, SNAPSHOT_PROMPTS, SamplingSettings(steps=20, seed=0))
+    textures = generate_textures(model, hints, SNAPSHOT_PROMPTS, SamplingSettings(steps=20))
     record.snapshots.append((phase, step, np.round(textures * 255).astype(np.uint8)))
 
 
