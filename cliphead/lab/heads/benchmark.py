@@ -16,7 +16,7 @@ from cliphead.heads.checkpoints import load_head_model
 from cliphead.heads.generation import extract_canonical
 from cliphead.lab.bench import BenchmarkResult, Target, Timing
 
-#: The bar of the issue: extraction at resolution 256 on 2 CPU cores (the seed thesis's GPU figure).
+#: The goal for extraction at resolution 256 on 2 CPU cores: the GPU figure of the tri-plane NPHM thesis.
 TARGET_SECONDS = 3.7
 
 

@@ -16,8 +16,7 @@ scans can't be had here, so the same data is drawn from the ICT model:
 
 The solid is cut 1 cm under the neck crop plane (``y ≥ NECK_PLANE_Y − 1``), so the model spends no
 capacity on the neck's bottom cap, which the extraction crops away anyway. Everything is
-deterministic from the configuration and cached as an npz keyed by it (the ICT data is pinned by
-SOURCE.md).
+deterministic from the configuration and cached as an npz keyed by it (ICT-FaceKit at the pinned ``assets.ICT_COMMIT``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import torch
 from cliphead.lab.bench import BenchmarkResult, Target, Timing
 from cliphead.lab.reporting import median_seconds
 
-#: The issue's bar for ``cliphead text2head`` at resolution 256 on 2 cores.
+#: The goal for ``cliphead text2head`` at resolution 256 on 2 cores, end to end.
 TARGET_SECONDS = 5.0
 BENCH_PROMPT = "a laughing old man with a long face and a grey beard"
 

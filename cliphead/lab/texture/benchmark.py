@@ -3,7 +3,7 @@
 Figures, each a median over the repeats, with the model loaded:
 
 - **texture**: one texture of the whole layout at the model's size with guided UniPC sampling
-  (the issue's bar: 128 px, 20 steps, ≤ 5 s on 2 cores);
+  (the goal: 128 px, 20 steps, ≤ 5 s on 2 cores);
 - **baseline**: the same 20 steps without classifier-free guidance (one denoiser pass per step, not
   two), so the ratio shows what guidance costs;
 - **with rectification**: full and partial texture in one batch, mediapipe on both, the TPS warp and

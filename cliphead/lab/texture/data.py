@@ -9,7 +9,7 @@ captions. Here the three come from the project's own worlds:
 - **textures**: procedural textures painted in the same layout from sampled attribute records
   (:func:`~cliphead.lab.world.painter.paint_texture`), with several captions each.
 
-Every map and texture is stored twice: the whole layout, and its face window (:mod:`.crop`) zoomed
+Every map and texture is stored twice: the whole layout, and its face window (:mod:`cliphead.texture.crop`) zoomed
 to the same size, which the rectification's partial texture is generated from (supplementary §3).
 Since the layout is shared, a texture fits every head; training pairs a texture with a random head
 at each step. Sets are deterministic from their config, built in worker processes and cached.

@@ -25,8 +25,7 @@ DESCRIPTIONS = {
 #: The phases whose losses each part's shipped history holds (phases 3 and 4 train the UNet too; their losses
 #: are logged with the ControlNet's).
 PART_PHASES = {"vae": ("autoencoder",), "unet": ("unet",), "controlnet": ("controlnet", "anneal")}
-#: Phase 4 alone on the shipped weights; the manifest lists each part's commands in the order they ran
-#: (the first shipped UNet and ControlNet: ``--install`` at commit b4c657e, before phase 4 existed, then this).
+#: Phase 4 alone on the shipped weights; the manifest lists each part's commands in the order they ran.
 ANNEAL_COMMAND = "cliphead train texture --anneal --install"
 
 

@@ -3,13 +3,13 @@
 The embedded model is trained from scratch in three phases, the way its parts are made in Stable
 Diffusion + ControlNet:
 
-1. the **autoencoder** (:mod:`.autoencoder`: its latent carries the colours, the decoder the detail)
+1. the **autoencoder** (:mod:`cliphead.texture.autoencoder`: its latent carries the colours, the decoder the detail)
    on the textures: L1 reconstruction, weighted ``face_weight`` times on the face (6% of the whole
    layout at 128 px, and most of the attributes: lips, chin, brows), the same on 8× reduced images (the
    regions' colours), and a small KL term, the learning rate decaying on a cosine; each latent channel
    is then standardised over the training textures;
 2. the **UNet** alone, text → whole-layout texture (the "base model"), v-prediction on a zero
-   terminal SNR schedule (:mod:`.models`), the prompt dropped 10% of the time for classifier-free
+   terminal SNR schedule (:mod:`cliphead.texture.models`), the prompt dropped 10% of the time for classifier-free
    guidance;
 3. the **ControlNet**, initialised from that UNet (ControlNet paper §3.2), on (UV normal map, texture,
    caption) triples of whole layouts and face windows; the UNet keeps training with it

@@ -55,8 +55,7 @@ class RenderSetConfig:
 #: The held-out renders of the evaluation (notebook 02_appearance_world, ``cliphead train clip``): 2000
 #: renders of the 100 identities 500-599 of a 600-head bank, whose first 192 heads are the training bank's
 #: (the bank's identity seeds come from one generator), so none was seen in training (heads 0-159).
-#: Geometry words are a property of the identity: the 32 held-out heads of the training bank, used before,
-#: left about 20 identities per word, too few to measure them, with classes as unbalanced as 24:76.
+#: Geometry words are a property of the identity, so measuring them needs many identities, not many renders.
 EVAL_RENDERS = RenderSetConfig(n_images=2000, split="eval", bank_heads=600, train_heads=500)
 QUICK_TRAIN_RENDERS = RenderSetConfig(n_images=384, bank_heads=12, train_heads=8, captions_per_image=2)
 QUICK_EVAL_RENDERS = RenderSetConfig(n_images=128, split="eval", bank_heads=12, train_heads=8, captions_per_image=2)
