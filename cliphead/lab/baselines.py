@@ -10,7 +10,7 @@ cannot run without their weights and data.
   gives its painted texture.
 - :class:`RandomBaseline`: a random head of the head model and a random painted texture (the floor).
 
-Each returns a :class:`BaselineHead` (mesh with aligned UV and a texture) and its seconds, so the
+Each returns a :class:`BaselineOutput` (mesh with aligned UV and a texture) and its seconds, so the
 evaluation renders and scores every method the same way.
 """
 
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 
 @dataclass(frozen=True)
-class BaselineHead:
+class BaselineOutput:
     """A textured head of one method for one prompt."""
 
     vertices: np.ndarray
@@ -143,7 +143,7 @@ class OptimisationBaseline:
         self.encoder = encoder
         self.config = config or OptimisationConfig()
 
-    def __call__(self, prompt: str) -> BaselineHead:
+    def __call__(self, prompt: str) -> BaselineOutput:
         config = self.config
         start = time.perf_counter()
         head = _ict_head(config.identity_modes)
@@ -172,7 +172,7 @@ class OptimisationBaseline:
         with torch.no_grad():
             vertices = head.posed(identity, torch.sigmoid(expression))
             final = torch.sigmoid(texture * 4)[0].permute(1, 2, 0).numpy()
-        return BaselineHead(vertices.double().numpy(), head.faces, head.uv, final, time.perf_counter() - start)
+        return BaselineOutput(vertices.double().numpy(), head.faces, head.uv, final, time.perf_counter() - start)
 
 
 def _random_crops(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -208,14 +208,14 @@ class RetrievalBaseline:
         self.caption_texture = np.repeat(np.arange(len(triples.captions)), triples.captions.shape[1])
         self.resolution = resolution
 
-    def __call__(self, prompt: str) -> BaselineHead:
+    def __call__(self, prompt: str) -> BaselineOutput:
         start = time.perf_counter()
         psi = self.encoder.encode_text([prompt]).numpy()[0]
         z_id = torch.from_numpy(self.identity_codes[int(np.argmax(self.identity_psi @ psi))])
         z_exp = torch.from_numpy(self.expressions.z_exp[int(np.argmax(self.expressions.psi @ psi))])
         texture = self.triples.textures_whole[self.caption_texture[int(np.argmax(self.caption_psi @ psi))]]
         vertices, faces, uv = _model_head(z_id, z_exp, self.resolution)
-        return BaselineHead(vertices, faces, uv, texture.astype(np.float32) / 255, time.perf_counter() - start)
+        return BaselineOutput(vertices, faces, uv, texture.astype(np.float32) / 255, time.perf_counter() - start)
 
 
 class RandomBaseline:
@@ -226,7 +226,7 @@ class RandomBaseline:
         self.resolution = resolution
         self.texture_size = texture_size
 
-    def __call__(self, prompt: str) -> BaselineHead:
+    def __call__(self, prompt: str) -> BaselineOutput:
         from cliphead.lab.world.attributes import sample_attributes
         from cliphead.lab.world.painter import paint_texture
         from cliphead.heads.checkpoints import cached_head_model
@@ -246,4 +246,4 @@ class RandomBaseline:
             except MeshError:
                 continue
         painted = paint_texture(sample_attributes(self.rng), 512, seed=int(self.rng.integers(2**31)))
-        return BaselineHead(*head, resize_image(painted, self.texture_size), time.perf_counter() - start)
+        return BaselineOutput(*head, resize_image(painted, self.texture_size), time.perf_counter() - start)

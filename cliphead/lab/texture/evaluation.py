@@ -129,7 +129,7 @@ QUICK_TEXTURE_EVAL = TextureEvalConfig(
 
 
 @dataclass(frozen=True)
-class EvalHead:
+class HeldOutHead:
     """A held-out head: its aligned-UV mesh and its normal map baked in the layout."""
 
     vertices: np.ndarray
@@ -138,7 +138,7 @@ class EvalHead:
     normal_map: np.ndarray  # (512, 512, 3) in [0, 1]
 
 
-def evaluation_heads(config: TextureEvalConfig) -> list[EvalHead]:
+def evaluation_heads(config: TextureEvalConfig) -> list[HeldOutHead]:
     """Held-out heads: identities of the head model from another seed, each with a random labelled expression."""
     from cliphead.heads.checkpoints import cached_head_model
     from cliphead.heads.expressions import EXPRESSION_LABELS
@@ -157,11 +157,11 @@ def evaluation_heads(config: TextureEvalConfig) -> list[EvalHead]:
         except MeshError:  # a code whose mesh is not a disk (about 1 in 20): draw another
             continue
         normal_map = uv_normal_map(head.vertices, head.faces, head.uv, SOURCE_SIZE)
-        heads.append(EvalHead(head.vertices, head.faces, head.uv, normal_map))
+        heads.append(HeldOutHead(head.vertices, head.faces, head.uv, normal_map))
     return heads
 
 
-def _views(head: EvalHead, texture: np.ndarray, size: int) -> np.ndarray:
+def _views(head: HeldOutHead, texture: np.ndarray, size: int) -> np.ndarray:
     """Front and three-quarter renders of the head wearing the texture (the CLIP score's views)."""
     from cliphead.lab.world.renders import BankHead
     from cliphead.render.lit import View, render_head

@@ -27,7 +27,7 @@ from cliphead.uv.distortion import (
 
 
 @dataclass
-class HeadEvaluation:
+class UVMapMetrics:
     """Distortion and landmark UVs of one head's aligned map."""
 
     seed: int
@@ -59,10 +59,10 @@ def timed_aligned_uv(head: Head, curve: str, use_landmarks: bool) -> tuple[Align
     return aligned, time.perf_counter() - start
 
 
-def evaluate_head(head: Head, seed: int, expression: str, curve: str, use_landmarks: bool) -> HeadEvaluation:
+def evaluate_head(head: Head, seed: int, expression: str, curve: str, use_landmarks: bool) -> UVMapMetrics:
     aligned, seconds = timed_aligned_uv(head, curve, use_landmarks)
     summary = distortion_summary(aligned.vertices, aligned.faces, aligned.uv)
-    return HeadEvaluation(
+    return UVMapMetrics(
         seed=seed,
         expression=expression,
         curve=curve,
