@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from cliphead.lab.world.attributes import Attributes
-from cliphead.lab.world.dataset import QUICK_EVAL_RENDERS, load_render_set
+from cliphead.lab.clip.recipe import PRESETS
+from cliphead.lab.world.dataset import load_render_set
 from cliphead.clip import build_encoder
 from cliphead.lab.clip.evaluation import ground_truth, zero_shot
 from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS
@@ -27,7 +28,7 @@ def encoder():
 
 @pytest.fixture(scope="module")
 def held_out():
-    return load_render_set(QUICK_EVAL_RENDERS, workers=2)
+    return load_render_set(PRESETS["quick"].eval_renders, workers=2)
 
 
 def test_shipped_image_tower_matches_its_manifest():
@@ -109,12 +110,12 @@ def test_bad_images_fail_clearly_and_other_sizes_are_resized(encoder):
         encoder.encode_image(torch.rand(1, 3, 4, 4))
 
 
-def test_cli_clip_score_and_bad_encoder_spec(tmp_path):
+def test_cli_score_clip_and_bad_encoder_spec(tmp_path):
     from PIL import Image
 
     path = tmp_path / "render.png"
     Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(path)
-    run = [sys.executable, "-m", "cliphead.cli", "clip", "score", str(path), str(path), "--prompt", "a grey face"]
+    run = [sys.executable, "-m", "cliphead.cli", "score", "clip", str(path), str(path), "--prompt", "a grey face"]
     payload = json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
     assert len(payload["scores"]) == 2 and payload["scores"][0] == pytest.approx(payload["scores"][1])
     bad = subprocess.run(run + ["--encoder", "dalle:3"], capture_output=True, text=True)

@@ -16,7 +16,8 @@ from cliphead.lab.heads.evaluation import NOSE_TIP, face_region, scan_surface
 from cliphead.heads.fitting import FitSettings, fit_identity
 from cliphead.heads.generation import extract_canonical, head_validity, neural_head
 from cliphead.heads.metrics import sample_surface, surface_metrics_by_region
-from cliphead.lab.heads.scans import QUICK_SCANS, load_scans
+from cliphead.lab.heads.recipe import PRESETS
+from cliphead.lab.heads.scans import load_scans
 from cliphead.weights.manifest import MANIFEST, MAX_WEIGHTS_BYTES, sha256_of
 
 #: Grid of the 100-sample validity check (1.25 mm voxels at 256; 2.5 mm here).
@@ -30,7 +31,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def quick_scans(ict_model):
-    return load_scans(ict_model, QUICK_SCANS)
+    return load_scans(ict_model, PRESETS["quick"].scans)
 
 
 def test_shipped_weights_match_their_manifest():
@@ -195,7 +196,7 @@ def test_quick_training_learns_and_resumes(tmp_path):
     weights = out / "neural_head.safetensors"
     digest = weights.read_bytes()
     model = load_head_model(weights)
-    assert len(model.identity_codes) == QUICK_SCANS.identities
+    assert len(model.identity_codes) == PRESETS["quick"].scans.identities
     # Rerunning finds the final checkpoint and ends with the same model.
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-2000:]

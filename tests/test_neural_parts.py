@@ -14,8 +14,11 @@ from cliphead.assets import AssetNotFoundError
 from cliphead.heads.checkpoints import load_head_model, save_head_model
 from cliphead.heads.fitting import chamfer, fit_linear
 from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel, sample_triplane
-from cliphead.lab.heads.scans import QUICK_SCANS, SOLID_FLOOR_Y, load_scans
+from cliphead.lab.heads.recipe import PRESETS
+from cliphead.lab.heads.scans import SOLID_FLOOR_Y, load_scans
 from cliphead.heads.surfaces import watertight_skin
+
+QUICK_SCANS = PRESETS["quick"].scans
 
 TINY = NeuralHeadConfig(
     identity_dim=8,

@@ -15,9 +15,10 @@ from cliphead.texture.sampling import SamplingSettings, generate_textures
 
 @pytest.fixture(scope="module")
 def quick_triples():
-    from cliphead.lab.texture.data import QUICK_TEXTURE_DATA, load_texture_triples
+    from cliphead.lab.texture.data import load_texture_triples
+    from cliphead.lab.texture.recipe import PRESETS
 
-    return load_texture_triples(QUICK_TEXTURE_DATA)
+    return load_texture_triples(PRESETS["quick"].data)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
     from cliphead.texture.checkpoints import load_embedded
     from cliphead.lab.texture.recipe import train_texture
 
-    payload = train_texture(tmp_path, quick=True)
+    payload = train_texture(tmp_path, "quick")
     history = __import__("pandas").read_csv(tmp_path / "history.csv")
     for phase in ("autoencoder", "unet", "controlnet"):  # 30, 40 and 40 steps
         losses = history[history["phase"] == phase]["loss"]
@@ -115,7 +116,7 @@ def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
     np.testing.assert_array_equal(first, again)
 
     # Phase 4 alone on those weights: the same sizes, new weights, snapshots numbered on from the run's.
-    annealed = train_texture(tmp_path / "annealed", quick=True, anneal=tmp_path)
+    annealed = train_texture(tmp_path / "annealed", "quick", anneal=tmp_path)
     assert set(annealed["final_loss"]) == {"anneal"}
     # the run's history holds one phase 4 already, so this one draws other batches and noise
     assert json.loads((tmp_path / "annealed" / "training.json").read_text())["config"]["seed"] == 1
@@ -257,7 +258,7 @@ def test_stable_diffusion_path_fine_tunes_and_samples(tmp_path, quick_triples):
 
     base = save_tiny_controlnet_pipeline(tmp_path / "sd")
     before = load_texture_model(f"stable-diffusion:{base}")
-    payload = train_texture(tmp_path / "run", quick=True, base=str(base))
+    payload = train_texture(tmp_path / "run", "quick", base=str(base))
     assert set(payload["final_loss"]) == {"controlnet"}
     tuned = load_texture_model(f"stable-diffusion:{base},{tmp_path / 'run' / 'controlnet'}")
     # The base stays frozen: the fine-tuned ControlNet is the only part that changed.

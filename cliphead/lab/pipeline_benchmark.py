@@ -68,7 +68,9 @@ def benchmark_generate(repeats: int = 3, prompt: str = BENCH_PROMPT) -> Benchmar
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         total, per_stage = _in_process(pipeline, prompt, repeats, folder)
-        baseline = median_seconds(lambda: pipeline.text_to_head(prompt, resolution=PipelineSettings().resolution), repeats)
+        baseline = median_seconds(
+            lambda: pipeline.text_to_head(prompt, resolution=PipelineSettings().resolution), repeats
+        )
         fresh = {**os.environ, "CLIPHEAD_CACHE": str(folder / "cache"), "PYTHONPYCACHEPREFIX": str(folder / "pyc")}
         first = _command_seconds(prompt, folder, fresh)
         warm = float(np.median([_command_seconds(prompt, folder, fresh) for _ in range(repeats)]))

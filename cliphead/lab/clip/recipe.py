@@ -3,51 +3,64 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from cliphead.lab.world.dataset import (
-    EVAL_RENDERS,
-    QUICK_EVAL_RENDERS,
-    QUICK_TRAIN_RENDERS,
-    RenderSetConfig,
-    load_render_set,
-)
+from cliphead.lab.world.dataset import EVAL_RENDERS, RenderSetConfig, load_render_set
 from cliphead.lab.clip.evaluation import evaluate_encoder, evaluation_rows
 from cliphead.clip.image_tower import ImageTowerConfig
 from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS, LiTMiniLMEncoder, save_image_tower
-from cliphead.lab.clip.training import QUICK_LIT_TRAINING, QUICK_TOWER, LiTTrainingConfig, train_image_tower
+from cliphead.lab.clip.training import LiTTrainingConfig, train_image_tower
 from cliphead.weights.manifest import check_size, install_weights
 
 
-def train_and_save_clip(out: Path, quick: bool = False, install: bool = False, progress: bool = True) -> dict:
-    """Train the image tower (quick: a tiny one on a tiny set), evaluate it, write weights and tables."""
-    if install and quick:
+@dataclass(frozen=True)
+class CLIPRecipe:
+    """What ``cliphead train clip`` trains on (renders), how (LiT, the tower's sizes) and evaluates on."""
+
+    train_renders: RenderSetConfig = RenderSetConfig()
+    eval_renders: RenderSetConfig = EVAL_RENDERS
+    training: LiTTrainingConfig = LiTTrainingConfig()
+    tower: ImageTowerConfig = ImageTowerConfig()
+
+
+#: ``full`` trains the shipped tower; ``quick`` a tiny one on a tiny set, in minutes (tests, ``--quick``).
+PRESETS = {
+    "full": CLIPRecipe(),
+    "quick": CLIPRecipe(
+        train_renders=RenderSetConfig(n_images=384, bank_heads=12, train_heads=8, captions_per_image=2),
+        eval_renders=RenderSetConfig(n_images=128, split="eval", bank_heads=12, train_heads=8, captions_per_image=2),
+        training=LiTTrainingConfig(steps=30, batch_size=32, warmup_steps=5, log_every=5, checkpoint_every=15),
+        tower=ImageTowerConfig(image_size=96, widths=(8, 16, 32, 64)),
+    ),
+}
+
+
+def train_and_save_clip(out: Path, preset: str = "full", install: bool = False, progress: bool = True) -> dict:
+    """Train the image tower of the named preset, evaluate it, write weights and tables."""
+    if install and preset != "full":
         raise ValueError("--install ships the full model; drop --quick.")
     start = time.perf_counter()
-    train_config = QUICK_TRAIN_RENDERS if quick else RenderSetConfig()
-    eval_config = QUICK_EVAL_RENDERS if quick else EVAL_RENDERS
-    training = QUICK_LIT_TRAINING if quick else LiTTrainingConfig()
-    tower_config = QUICK_TOWER if quick else ImageTowerConfig()
-    train_set = load_render_set(train_config)
-    tower = train_image_tower(train_set, out, training, tower_config, progress)
-    command = "cliphead train clip" + (" --quick" if quick else " --install" if install else "")
-    provenance = {"command": command, "renders": asdict(train_config), "training": asdict(training)}
+    recipe = PRESETS[preset]
+    train_set = load_render_set(recipe.train_renders)
+    tower = train_image_tower(train_set, out, recipe.training, recipe.tower, progress)
+    command = "cliphead train clip" + (" --quick" if preset == "quick" else " --install" if install else "")
+    provenance = {"command": command, "renders": asdict(recipe.train_renders), "training": asdict(recipe.training)}
     weights = save_image_tower(tower, out / DEFAULT_LIT_WEIGHTS.name, provenance)
     check_size(weights)
     encoder = LiTMiniLMEncoder(tower, name="lit-minilm" if install else f"lit-minilm:{weights}")
-    results, recall = evaluate_encoder(encoder, load_render_set(eval_config))
+    results, recall = evaluate_encoder(encoder, load_render_set(recipe.eval_renders))
     table = pd.DataFrame(evaluation_rows("lit-minilm (embedded)", results, recall))
     table.to_csv(out / "eval.csv", index=False)
     history = pd.read_csv(out / "history.csv")
     payload = {
         "weights": str(weights),
         "bytes": weights.stat().st_size,
-        "steps": training.steps,
-        "train_images": train_config.n_images,
-        "eval_images": eval_config.n_images,
+        "steps": recipe.training.steps,
+        "train_images": recipe.train_renders.n_images,
+        "eval_images": recipe.eval_renders.n_images,
         "final_loss": round(float(history["loss"].iloc[-1]), 4),
         "zero_shot": {
             f"{r.attribute}{'' if r.prompt_set == 'training wording' else ' (paraphrase)'}": round(r.accuracy, 4)

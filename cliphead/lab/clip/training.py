@@ -40,10 +40,6 @@ class LiTTrainingConfig:
     checkpoint_every: int = 200
 
 
-QUICK_LIT_TRAINING = LiTTrainingConfig(steps=30, batch_size=32, warmup_steps=5, log_every=5, checkpoint_every=15)
-QUICK_TOWER = ImageTowerConfig(image_size=96, widths=(8, 16, 32, 64))
-
-
 def caption_embeddings(renders: RenderSet) -> np.ndarray:
     """``(n, k, 384)`` float16 MiniLM embeddings of every caption of the set, cached beside it."""
 

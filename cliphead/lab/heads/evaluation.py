@@ -55,13 +55,17 @@ class StudySettings:
     expression_fit: FitSettings = field(default_factory=lambda: FitSettings(iterations=200))
 
 
-QUICK_STUDY = StudySettings(
-    identities=2,
-    metric_points=250_000,
-    resolution=128,
-    identity_fit=FitSettings(iterations=60),
-    expression_fit=FitSettings(iterations=60),
-)
+#: ``full`` is the fitting study of notebook 01 and results/head_model_fitting.csv; ``quick`` two identities.
+STUDY_PRESETS = {
+    "full": StudySettings(),
+    "quick": StudySettings(
+        identities=2,
+        metric_points=250_000,
+        resolution=128,
+        identity_fit=FitSettings(iterations=60),
+        expression_fit=FitSettings(iterations=60),
+    ),
+}
 
 
 def scan_surface(scans: ScanSet, identity: np.ndarray, expression: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

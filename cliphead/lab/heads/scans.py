@@ -62,17 +62,6 @@ class ScanConfig:
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
 
 
-QUICK_SCANS = ScanConfig(
-    identities=12,
-    held_out_identities=2,
-    blends=6,
-    held_out_blends=2,
-    surface_points=4000,
-    near_points=4000,
-    volume_points=2000,
-)
-
-
 def random_blend(rng: np.random.Generator, n_modes: int, active: tuple[int, int] = (2, 6)) -> np.ndarray:
     """A sparse random ARKit blend: a few modes at weights in [0.3, 1]."""
     weights = np.zeros(n_modes)

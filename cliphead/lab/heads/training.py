@@ -63,18 +63,6 @@ class TrainingConfig:
     weights: LossWeights = field(default_factory=LossWeights)
 
 
-QUICK_TRAINING = TrainingConfig(
-    steps=150,
-    identities_per_step=4,
-    surface_points=1024,
-    sdf_points=1024,
-    deformation_points=1024,
-    checkpoint_every=50,
-    log_every=10,
-)
-QUICK_MODEL = NeuralHeadConfig(detail_resolution=64, basis_resolution=16, deformation_resolution=64)
-
-
 class AutoDecoder(torch.nn.Module):
     """The model with one trainable code per training identity and per training expression."""
 

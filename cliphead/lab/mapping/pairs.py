@@ -75,9 +75,6 @@ class IdentityPairConfig:
         return self.n_identities * self.views_per_identity
 
 
-QUICK_IDENTITY_PAIRS = IdentityPairConfig(n_identities=75, views_per_identity=4, kept=16)
-
-
 def _pair_identity(model, rng: np.random.Generator, resolution: int) -> tuple[torch.Tensor, BankHead, dict]:
     """A code of the latent distribution whose neutral mesh is a disk, with its aligned UV and measures."""
     from cliphead.heads.generation import extract_disk

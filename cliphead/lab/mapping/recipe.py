@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from cliphead.clip.encoder import fingerprint
 from cliphead.clip.registry import DEFAULT_ENCODER, cached_encoder
 from cliphead.mapping.networks import save_mapper
 from cliphead.lab.mapping.pairs import (
-    QUICK_IDENTITY_PAIRS,
     IdentityPairConfig,
     expression_pairs,
     identity_pairs,
@@ -18,7 +17,6 @@ from cliphead.lab.mapping.pairs import (
 )
 from cliphead.mapping.text2head import DEFAULT_EXP_MAPPER, DEFAULT_ID_MAPPER
 from cliphead.lab.mapping.training import (
-    QUICK_MAPPER_TRAINING,
     MapperTrainingConfig,
     expression_training_set,
     identity_training_set,
@@ -29,44 +27,60 @@ from cliphead.weights.manifest import install_weights
 
 #: The shipped MLP_id's pair source (notebook 04 compares it with the paper's image-only pairs).
 SHIPPED_IDENTITY_SOURCE = "image+caption"
-#: Template prompts per labelled expression in the expression pairs.
-EXPRESSION_PROMPTS_PER_LABEL = 400
-QUICK_EXPRESSION_PROMPTS_PER_LABEL = 24
 #: Noise on ψ while MLP_exp trains (``MapperTrainingConfig.input_noise``): the best of the sweep in
 #: notebook 04 (``results/mapper_exp_noise.csv``) on training wordings held out of training, never on
 #: the evaluation's wordings (:mod:`cliphead.lab.mapping.wording_validation`).
 EXPRESSION_INPUT_NOISE = 0.6
 
 
+@dataclass(frozen=True)
+class MapperRecipe:
+    """The pairs ``cliphead train mappers`` trains on (identity renders; template prompts per labelled
+    expression) and the mappers' training (supplementary §2)."""
+
+    identity_pairs: IdentityPairConfig = IdentityPairConfig()
+    expression_prompts_per_label: int = 400
+    training: MapperTrainingConfig = MapperTrainingConfig()
+
+
+#: ``full`` trains the shipped mappers; ``quick`` a few epochs on a few pairs, in a minute.
+PRESETS = {
+    "full": MapperRecipe(),
+    "quick": MapperRecipe(
+        identity_pairs=IdentityPairConfig(n_identities=75, views_per_identity=4, kept=16),
+        expression_prompts_per_label=24,
+        training=MapperTrainingConfig(epochs=4),
+    ),
+}
+
+
 def train_mappers(
     out: Path,
-    quick: bool = False,
+    preset: str = "full",
     install: bool = False,
     encoder_spec: str = DEFAULT_ENCODER,
     source: str = SHIPPED_IDENTITY_SOURCE,
     progress: bool = True,
 ) -> dict:
-    """Train MLP_id and MLP_exp on the pairs of ``encoder_spec`` and write them (and their curves) to ``out``."""
+    """Train MLP_id and MLP_exp of the named preset on the pairs of ``encoder_spec`` and write them (and their
+    curves) to ``out``."""
     from cliphead.heads.checkpoints import load_head_model
 
-    if install and (quick or encoder_spec != DEFAULT_ENCODER):
+    if install and (preset != "full" or encoder_spec != DEFAULT_ENCODER):
         raise ValueError("--install ships the full mappers of the embedded encoder; drop --quick and --encoder.")
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     model = load_head_model()
     encoder = cached_encoder(encoder_spec)
-    pair_config = QUICK_IDENTITY_PAIRS if quick else IdentityPairConfig()
-    base = QUICK_MAPPER_TRAINING if quick else MapperTrainingConfig()
-    training = {"MLP_id": base, "MLP_exp": replace(base, input_noise=EXPRESSION_INPUT_NOISE)}
-    pairs = identity_pairs(load_identity_renders(pair_config), encoder)
-    expressions = expression_pairs(
-        encoder, model, QUICK_EXPRESSION_PROMPTS_PER_LABEL if quick else EXPRESSION_PROMPTS_PER_LABEL
-    )
+    recipe = PRESETS[preset]
+    training = {"MLP_id": recipe.training, "MLP_exp": replace(recipe.training, input_noise=EXPRESSION_INPUT_NOISE)}
+    pairs = identity_pairs(load_identity_renders(recipe.identity_pairs), encoder)
+    expressions = expression_pairs(encoder, model, recipe.expression_prompts_per_label)
     sets = {
         "MLP_id": identity_training_set(pairs, source, no_face_psi(encoder), model.latent_mean),
         "MLP_exp": expression_training_set(expressions),
     }
-    command = "cliphead train mappers" + (" --quick" if quick else " --install" if install else "")
+    command = "cliphead train mappers" + (" --quick" if preset == "quick" else " --install" if install else "")
     payload: dict = {"encoder": encoder.name, "identity_source": source, "pairs": {}, "held_out_mse": {}}
     for (name, data), target in zip(sets.items(), (DEFAULT_ID_MAPPER, DEFAULT_EXP_MAPPER)):
         run = train_mapper(data, training[name], progress=progress, description=name)
@@ -74,7 +88,7 @@ def train_mappers(
             "command": command,
             "encoder": encoder.name,
             "encoder_fingerprint": fingerprint(encoder),
-            "identity_pairs": asdict(pair_config),
+            "identity_pairs": asdict(recipe.identity_pairs),
             "identity_source": source,
             "training": asdict(training[name]),
             "held_out_mse": run.held_out_mse,

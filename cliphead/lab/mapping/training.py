@@ -45,7 +45,6 @@ class MapperTrainingConfig:
     seed: int = 0
 
 
-QUICK_MAPPER_TRAINING = MapperTrainingConfig(epochs=4)
 #: The mappers' width: the paper does not fix it; 256 keeps 100 epochs of batch 10 a few minutes on a CPU.
 MAPPER_HIDDEN = 256
 

@@ -56,9 +56,6 @@ class TextureDataConfig:
         return f"texture-triples-v{DATA_FORMAT}-{record}-{head_fingerprint}"
 
 
-QUICK_TEXTURE_DATA = TextureDataConfig(n_heads=6, n_textures=96, size=64, captions_per_texture=2)
-
-
 def _reduce(images: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, S, S, 3) float images in [0, 1] → their whole layout and face window at ``size``, uint8."""
     tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()

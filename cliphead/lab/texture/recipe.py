@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from cliphead.texture.checkpoints import PARTS, embedded_config, load_embedded, part_path, save_texture_model
-from cliphead.lab.texture.training import QUICK_TEXTURE_TRAINING, TextureTrainingConfig, train_texture_model
+from cliphead.lab.texture.data import TextureDataConfig
+from cliphead.lab.texture.training import TextureTrainingConfig, train_texture_model
+from cliphead.texture.models import TextureModelConfig
 from cliphead.weights.manifest import MANIFEST, WEIGHTS_DIR, install_weights
 
 #: The shipped model's samples over training (notebook 06), beside its weights and loss histories.
@@ -27,11 +29,29 @@ DESCRIPTIONS = {
 PART_PHASES = {"vae": ("autoencoder",), "unet": ("unet",), "controlnet": ("controlnet", "anneal")}
 #: Phase 4 alone on the shipped weights; the manifest lists each part's commands in the order they ran.
 ANNEAL_COMMAND = "cliphead train texture --anneal --install"
+#: ``full`` trains the shipped model; ``quick`` a 64 px model on 96 textures for a few steps, in a minute.
+#: (The training config is the recipe: it nests the triples' and the model's configs.)
+PRESETS = {
+    "full": TextureTrainingConfig(),
+    "quick": TextureTrainingConfig(
+        data=TextureDataConfig(n_heads=6, n_textures=96, size=64, captions_per_texture=2),
+        model=TextureModelConfig(
+            texture_size=64, autoencoder_channels=(16, 32, 32), unet_channels=(24, 48, 48), norm_groups=8
+        ),
+        autoencoder_steps=30,
+        unet_steps=40,
+        controlnet_steps=40,
+        anneal_steps=20,
+        ema_decay=0.9,
+        batch=8,
+        snapshots=2,
+    ),
+}
 
 
 def train_texture(
     out: Path,
-    quick: bool = False,
+    preset: str = "full",
     install: bool = False,
     base: str | None = None,
     workers: int | None = None,
@@ -45,13 +65,13 @@ def train_texture(
     textures over training) and ``training.json`` (config, command, seconds). With ``anneal`` and
     ``install``, the shipped UNet and ControlNet are replaced, their histories and snapshots extended.
     """
-    if install and (quick or base):
+    if install and (preset != "full" or base):
         raise ValueError("--install ships the full embedded model; drop --quick and --base.")
     if anneal is not None and base:
         raise ValueError("--anneal continues the embedded model; drop --base.")
     if anneal is not None and install and Path(anneal).resolve() != WEIGHTS_DIR:
         raise ValueError("--anneal --install continues the shipped weights; drop WEIGHTS_DIR or --install.")
-    config = QUICK_TEXTURE_TRAINING if quick else TextureTrainingConfig()
+    config = PRESETS[preset]
     if anneal is not None:  # each phase 4 on the same weights draws its own batches and noise
         config = replace(config, seed=config.seed + anneal_rounds_beside(anneal, config.anneal_steps))
     start = time.perf_counter()
@@ -62,7 +82,7 @@ def train_texture(
     model, record = train_texture_model(
         config, base=base, workers=workers, anneal=trained, first_snapshot_step=first_snapshot_step
     )
-    command = "cliphead train texture" + (" --quick" if quick else "") + (" --anneal" if anneal else "")
+    command = "cliphead train texture" + (" --quick" if preset == "quick" else "") + (" --anneal" if anneal else "")
     command += " --install" if install else ""
     if base:
         command += f" --base {base}"

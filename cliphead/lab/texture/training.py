@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from cliphead.lab.texture.data import QUICK_TEXTURE_DATA, TextureDataConfig, TextureTriples
+from cliphead.lab.texture.data import TextureDataConfig, TextureTriples
 from cliphead.texture.models import ControlNetUV, TextureModelConfig
 from cliphead.texture.text import PromptConditioning
 from cliphead.texture.sampling import as_model_images
@@ -64,20 +64,6 @@ class TextureTrainingConfig:
     snapshots: int = 4
     seed: int = 0
 
-
-QUICK_TEXTURE_TRAINING = TextureTrainingConfig(
-    data=QUICK_TEXTURE_DATA,
-    model=TextureModelConfig(
-        texture_size=64, autoencoder_channels=(16, 32, 32), unet_channels=(24, 48, 48), norm_groups=8
-    ),
-    autoencoder_steps=30,
-    unet_steps=40,
-    controlnet_steps=40,
-    anneal_steps=20,
-    ema_decay=0.9,
-    batch=8,
-    snapshots=2,
-)
 
 #: The fixed prompts the snapshots show over training (notebook 06).
 SNAPSHOT_PROMPTS = (

@@ -57,8 +57,6 @@ class RenderSetConfig:
 #: (the bank's identity seeds come from one generator), so none was seen in training (heads 0-159).
 #: Geometry words are a property of the identity, so measuring them needs many identities, not many renders.
 EVAL_RENDERS = RenderSetConfig(n_images=2000, split="eval", bank_heads=600, train_heads=500)
-QUICK_TRAIN_RENDERS = RenderSetConfig(n_images=384, bank_heads=12, train_heads=8, captions_per_image=2)
-QUICK_EVAL_RENDERS = RenderSetConfig(n_images=128, split="eval", bank_heads=12, train_heads=8, captions_per_image=2)
 
 
 @lru_cache(maxsize=None)
