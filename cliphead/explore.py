@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 from cliphead.pipeline import CLIPHeadPipeline, PipelineSettings, TexturedHead
+from cliphead.render import head_cameras
+from cliphead.render.views import textured
 
 #: Sliders along this many identity directions.
 DIRECTIONS = 3
@@ -28,8 +30,6 @@ def identity_directions(model, n: int = DIRECTIONS) -> torch.Tensor:
 
 def views_picture(head: TexturedHead, size: int = 256) -> np.ndarray:
     """Front, three-quarter and profile renders of a textured head, side by side."""
-    from cliphead.render import head_cameras
-    from cliphead.render.views import textured
 
     cameras = head_cameras(head.vertices, ("front", "three_quarter", "profile"), size)
     return np.concatenate([textured(head.vertices, head.faces, c, head.uv, head.texture) for c in cameras.values()], 1)

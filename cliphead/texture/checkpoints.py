@@ -22,7 +22,16 @@ from safetensors.torch import load_file, save_file
 
 from cliphead.assets import AssetNotFoundError
 from cliphead.files import atomic_path
-from cliphead.texture.models import ControlNetUV, TextureModelConfig
+from cliphead.texture.models import (
+    ControlNetUV,
+    TextureModelConfig,
+    build_autoencoder,
+    build_scheduler,
+    build_unet,
+    controlnet_from_unet,
+    load_stable_diffusion,
+)
+from cliphead.texture.text import MiniLMTokenStates
 from cliphead.weights.manifest import WEIGHTS_DIR, check_size
 
 FORMAT = "cliphead-controlnet-uv-3"
@@ -63,8 +72,6 @@ def embedded_config(folder: Path = WEIGHTS_DIR) -> TextureModelConfig:
 
 def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
     """The embedded ControlNet_uv from ``folder`` (default: the shipped weights), float32, eval mode."""
-    from cliphead.texture.models import build_autoencoder, build_scheduler, build_unet, controlnet_from_unet
-    from cliphead.texture.text import MiniLMTokenStates
 
     missing = [part for part in PARTS if not part_path(folder, part).is_file()]
     if missing:
@@ -102,7 +109,6 @@ def load_embedded(folder: Path = WEIGHTS_DIR) -> ControlNetUV:
 @lru_cache(maxsize=2)
 def load_texture_model(spec: str = "embedded") -> ControlNetUV:
     """The ControlNet_uv a backend spec names (module doc), loaded once per process."""
-    from cliphead.texture.models import load_stable_diffusion
 
     kind, _, argument = spec.partition(":")
     if kind == "embedded":

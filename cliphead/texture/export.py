@@ -24,6 +24,11 @@ from PIL import Image
 
 from cliphead.files import output_folder, staged_folder
 from cliphead.meshes import MeshError, load_mesh, read_obj_uv, write_obj
+from cliphead.render import head_cameras, image_grid
+from cliphead.render.views import save_image, textured
+from cliphead.texture.checkpoints import load_texture_model
+from cliphead.texture.generate import texture_head
+from cliphead.texture.rectify import rectification_record
 from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
 
 
@@ -48,8 +53,6 @@ def preview_picture(
     vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, texture: np.ndarray, size: int = 384
 ) -> np.ndarray:
     """Front, three-quarter and profile renders of the textured head next to its texture."""
-    from cliphead.render import head_cameras, image_grid
-    from cliphead.render.views import textured
 
     cameras = head_cameras(vertices, ("front", "three_quarter", "profile"), size)
     views = [textured(vertices, faces, camera, uv, texture) for camera in cameras.values()]
@@ -72,10 +75,6 @@ def texture_mesh_folder(
 
     ``upscaler``: Real-ESRGAN weights; the final texture is then super-resolved ×4 (off by default).
     """
-    from cliphead.render.views import save_image
-    from cliphead.texture.checkpoints import load_texture_model
-    from cliphead.texture.generate import texture_head
-    from cliphead.texture.rectify import rectification_record
 
     out = output_folder(out, force)
     start = time.perf_counter()

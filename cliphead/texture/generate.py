@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from cliphead.texture.crop import crop_face
 from cliphead.texture.models import ControlNetUV
+from cliphead.texture.rectify import rectify as rectify_texture
 from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings, generate_textures
 
 #: Size of the rectified texture (the partial texture's detail survives the paste back).
@@ -54,7 +55,6 @@ def texture_head(
 ) -> RectifiedTexture:
     """The texture of the head whose UV normal map is ``normal_map`` (module doc); the full texture's noise
     is seeded ``seed``, the partial one's ``seed + 1``."""
-    from cliphead.texture.rectify import rectify as rectify_texture
 
     normal_map = np.asarray(normal_map, dtype=np.float32)
     if normal_map.ndim != 3 or normal_map.shape[2] != 3 or not np.isfinite(normal_map).all():

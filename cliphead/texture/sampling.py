@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cliphead.clip.encoder import checked_prompts
 from cliphead.texture.models import ControlNetUV
 from cliphead.texture.text import PromptConditioning
 
@@ -173,7 +174,6 @@ def generate_textures(
     Item ``k`` draws its noise from a generator seeded ``seed + k``, so a texture does not depend on what
     else is in the batch.
     """
-    from cliphead.clip.encoder import checked_prompts
 
     prompts = checked_prompts(list(prompts))
     hints = hint_tensor(normal_maps, model.texture_size)

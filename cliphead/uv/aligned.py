@@ -24,6 +24,8 @@ import igl
 import numpy as np
 from scipy.interpolate import RBFInterpolator
 
+from cliphead.heads.generation import extract_disk
+from cliphead.uv.checks import prepare_head_mesh
 from cliphead.uv.layout import boundary_curve, place_boundary
 from cliphead.uv.seam import Disk, cut_to_disk
 
@@ -183,9 +185,6 @@ def aligned_model_head(model, z_id, z_exp, resolution: int) -> AlignedHead:
     Raises :class:`~cliphead.meshes.MeshError` if the code's mesh is not a disk.
     """
     import torch
-
-    from cliphead.heads.generation import extract_disk
-    from cliphead.uv.checks import prepare_head_mesh
 
     canonical = extract_disk(model, z_id, resolution)
     with torch.no_grad():
