@@ -7,16 +7,16 @@ and the command that produced them (``cliphead train clip --install``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from cliphead.clip.encoder import ImageBatch, image_batch, normalised, resize_square
 from cliphead.clip.image_tower import ImageTower, ImageTowerConfig
 from cliphead.clip.minilm import MINILM_DIM, MiniLMTextTower, minilm_text_tower
+from cliphead.weights.manifest import read_description, save_weights
 
 DEFAULT_LIT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "lit_minilm_image.safetensors"
 FORMAT = "cliphead.lit-minilm.v1"
@@ -53,10 +53,7 @@ def save_image_tower(tower: ImageTower, path: Path, provenance: dict) -> Path:
         key: value.detach().to(torch.float16 if value.is_floating_point() else value.dtype).contiguous()
         for key, value in tower.state_dict().items()
     }
-    metadata = {"format": FORMAT, "config": tower.config.to_dict(), "provenance": provenance}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={"cliphead": json.dumps(metadata, sort_keys=True)})
-    return path
+    return save_weights(tensors, path, {"format": FORMAT, "config": tower.config.to_dict(), "provenance": provenance})
 
 
 def load_image_tower(path: Path | str | None = None) -> ImageTower:
@@ -66,10 +63,7 @@ def load_image_tower(path: Path | str | None = None) -> ImageTower:
         raise FileNotFoundError(
             f"no image-tower weights at {path}; train them with `cliphead train clip` (add --install to ship them)"
         )
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as handle:
-        metadata = json.loads(handle.metadata()["cliphead"])
+    metadata = read_description(path)
     if metadata.get("format") != FORMAT:
         raise ValueError(f"{path} is not a lit-minilm image tower (format {metadata.get('format')!r})")
     tower = ImageTower(ImageTowerConfig.from_dict(metadata["config"]))

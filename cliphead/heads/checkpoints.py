@@ -15,13 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 
 from cliphead.assets import AssetNotFoundError
-from cliphead.files import atomic_path
 from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel
-from cliphead.weights.manifest import WEIGHTS_DIR, check_size, sha256_of
+from cliphead.weights.manifest import WEIGHTS_DIR, read_description, save_weights, sha256_of
 
 #: The embedded default head model shipped with the package.
 DEFAULT_HEAD_WEIGHTS = WEIGHTS_DIR / "neural_head.safetensors"
@@ -36,13 +35,7 @@ def save_head_model(model: NeuralHeadModel, path: Path, dtype: torch.dtype = tor
         "config": model.config.to_dict(),
         "expression_names": list(model.expression_names),
     }
-    # One metadata key: safetensors stores the metadata as a hash map, so several keys come out in a
-    # random order and the same model would not give the same bytes (and sha256) twice.
-    metadata = {"cliphead": json.dumps(description, sort_keys=True)}
-    with atomic_path(path) as temporary:
-        save_file(tensors, temporary, metadata=metadata)
-        check_size(temporary)
-    return Path(path)
+    return save_weights(tensors, path, description)
 
 
 def load_head_model(path: Path | None = None) -> NeuralHeadModel:
@@ -55,9 +48,7 @@ def load_head_model(path: Path | None = None) -> NeuralHeadModel:
         )
     try:
         tensors = load_file(path)
-        with safe_open(path, framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        description = json.loads(metadata["cliphead"])
+        description = read_description(path)
         if description["format"] != FORMAT:
             raise KeyError(f"format {description['format']!r}")
         config = NeuralHeadConfig(**description["config"])

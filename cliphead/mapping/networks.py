@@ -19,12 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch import nn
 
-from cliphead.files import atomic_path
-from cliphead.weights.manifest import check_size
+from cliphead.weights.manifest import read_description, save_weights
 
 FORMAT = "cliphead-mapper-1"
 
@@ -77,10 +76,7 @@ def save_mapper(mapper: MappingMLP, path: Path, provenance: dict, dtype: torch.d
     """Write a mapper (safetensors; its config and ``provenance`` in the metadata); refuses over 16 MB."""
     tensors = {name: tensor.detach().to(dtype).contiguous() for name, tensor in mapper.state_dict().items()}
     description = {"format": FORMAT, "config": asdict(mapper.config), "provenance": provenance}
-    with atomic_path(path) as temporary:
-        save_file(tensors, temporary, metadata={"cliphead": json.dumps(description, sort_keys=True)})
-        check_size(temporary)
-    return Path(path)
+    return save_weights(tensors, path, description)
 
 
 def load_mapper(path: Path) -> tuple[MappingMLP, dict]:
@@ -93,8 +89,7 @@ def load_mapper(path: Path) -> tuple[MappingMLP, dict]:
         )
     try:
         tensors = load_file(path)
-        with safe_open(path, framework="pt") as handle:
-            description = json.loads((handle.metadata() or {})["cliphead"])
+        description = read_description(path)
         if description["format"] != FORMAT:
             raise KeyError(f"format {description['format']!r}")
         mapper = MappingMLP(MapperConfig(**description["config"]))

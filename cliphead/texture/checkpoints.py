@@ -17,11 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 
 from cliphead.assets import AssetNotFoundError
-from cliphead.files import atomic_path
 from cliphead.texture.models import (
     ControlNetUV,
     TextureModelConfig,
@@ -32,7 +31,7 @@ from cliphead.texture.models import (
     load_stable_diffusion,
 )
 from cliphead.texture.text import MiniLMTokenStates
-from cliphead.weights.manifest import WEIGHTS_DIR, check_size
+from cliphead.weights.manifest import WEIGHTS_DIR, read_description, save_weights
 
 FORMAT = "cliphead-controlnet-uv-3"
 PARTS = ("vae", "unet", "controlnet")
@@ -45,21 +44,16 @@ def part_path(folder: Path, part: str) -> Path:
 def save_texture_model(model: ControlNetUV, config: TextureModelConfig, folder: Path) -> list[Path]:
     """Write the embedded model's three parts into ``folder`` (fp16); refuses a file over 16 MB."""
     folder.mkdir(parents=True, exist_ok=True)
-    description = json.dumps({"format": FORMAT, "config": config.to_dict()}, sort_keys=True)
+    description = {"format": FORMAT, "config": config.to_dict()}
     paths = []
     for part, module in model.modules().items():
         tensors = {name: t.detach().to(torch.float16).contiguous() for name, t in module.state_dict().items()}
-        path = part_path(folder, part)
-        with atomic_path(path) as temporary:
-            save_file(tensors, temporary, metadata={"cliphead": description})
-            check_size(temporary)
-        paths.append(path)
+        paths.append(save_weights(tensors, part_path(folder, part), description))
     return paths
 
 
 def _description(path: Path) -> dict:
-    with safe_open(path, framework="pt") as handle:
-        description = json.loads((handle.metadata() or {})["cliphead"])
+    description = read_description(path)
     if description.get("format") != FORMAT:
         raise ValueError(f"{path} is not a ControlNet_uv part (format {description.get('format')!r})")
     return description

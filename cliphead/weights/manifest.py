@@ -11,6 +11,10 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
 from cliphead.files import atomic_path
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
@@ -32,6 +36,25 @@ def check_size(path: Path) -> None:
     size = Path(path).stat().st_size
     if size > MAX_WEIGHTS_BYTES:
         raise ValueError(f"{Path(path).name} would be {size / 2**20:.1f} MB, over the 16 MB limit of a shipped file.")
+
+
+def save_weights(tensors: dict[str, torch.Tensor], path: Path, description: dict) -> Path:
+    """Write ``tensors`` as safetensors with ``description`` under the one metadata key ``cliphead``.
+
+    One key, its JSON with sorted keys: safetensors stores metadata as a hash map, so several keys would
+    come out in a random order and the same weights would not give the same bytes (and sha256) twice.
+    Written atomically; a file over 16 MB is refused.
+    """
+    with atomic_path(path) as temporary:
+        save_file(tensors, temporary, metadata={"cliphead": json.dumps(description, sort_keys=True)})
+        check_size(temporary)
+    return Path(path)
+
+
+def read_description(path: Path) -> dict:
+    """The ``cliphead`` metadata of a safetensors file written by :func:`save_weights`."""
+    with safe_open(path, framework="pt") as handle:
+        return json.loads((handle.metadata() or {})["cliphead"])
 
 
 def write_manifest_entry(path: Path, command: str, description: str) -> dict:

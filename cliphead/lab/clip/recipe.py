@@ -13,7 +13,7 @@ from cliphead.lab.clip.evaluation import evaluate_encoder, evaluation_rows
 from cliphead.clip.image_tower import ImageTowerConfig
 from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS, LiTMiniLMEncoder, save_image_tower
 from cliphead.lab.clip.training import LiTTrainingConfig, train_image_tower
-from cliphead.weights.manifest import check_size, install_weights
+from cliphead.weights.manifest import install_weights
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,6 @@ def train_and_save_clip(out: Path, preset: str = "full", install: bool = False, 
     command = "cliphead train clip" + (" --quick" if preset == "quick" else " --install" if install else "")
     provenance = {"command": command, "renders": asdict(recipe.train_renders), "training": asdict(recipe.training)}
     weights = save_image_tower(tower, out / DEFAULT_LIT_WEIGHTS.name, provenance)
-    check_size(weights)
     encoder = LiTMiniLMEncoder(tower, name="lit-minilm" if install else f"lit-minilm:{weights}")
     results, recall = evaluate_encoder(encoder, load_render_set(recipe.eval_renders))
     table = pd.DataFrame(evaluation_rows("lit-minilm (embedded)", results, recall))
