@@ -9,8 +9,6 @@ half-written file where a good one was.
 from __future__ import annotations
 
 import datetime as _datetime
-import json
-import math
 import os
 import platform
 import statistics
@@ -20,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cliphead.files import atomic_path
+from cliphead.files import atomic_path, write_json
 from cliphead.provenance import git_commit, package_version
 
 #: Distributions whose versions every provenance record lists (when installed).
@@ -62,36 +60,11 @@ def provenance(
     }
 
 
-def _jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars/arrays as Python numbers/lists, paths as strings and NaN/inf as None."""
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalars and arrays
-        return _jsonable(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _atomic_write(path: Path, write) -> Path:
     """Call ``write(temporary_path)`` and move the file into place (see :func:`cliphead.files.atomic_path`)."""
     with atomic_path(path) as temporary:
         write(str(temporary))
     return path
-
-
-def write_json(path: str | os.PathLike, payload: Any) -> Path:
-    """Write ``payload`` as indented JSON (NaN/inf as null), atomically."""
-    text = json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n"
-
-    def write(temporary: str) -> None:
-        Path(temporary).write_text(text, encoding="utf-8")
-
-    return _atomic_write(Path(path), write)
 
 
 def write_csv(path: str | os.PathLike, dataframe, provenance: Mapping[str, Any]) -> tuple[Path, Path]:
