@@ -83,7 +83,7 @@ def find_ict_facekit() -> Path:
         "ICT-FaceKit was not found. Looked in:\n"
         f"{looked}\n"
         "Fix: set CLIPHEAD_ICT_DIR to a folder holding FaceXModel/ (a clone of "
-        f"https://github.com/{ICT_REPOSITORY}), or run `cliphead assets download` to fetch it "
+        f"https://github.com/{ICT_REPOSITORY}), or run `cliphead download assets` to fetch it "
         f"(commit {ICT_COMMIT[:12]}) into {cache_dir() / 'ict-facekit'}."
     )
 
@@ -116,7 +116,7 @@ def download_ict_facekit(target: Path | None = None, timeout: float = 60.0) -> P
                     (staging / "LICENSE").write_bytes(archive.read(name))
                 if len(parts) == 3 and parts[1] == ICT_MODEL_FOLDER and not name.endswith("/"):
                     (staging / ICT_MODEL_FOLDER / parts[2]).write_bytes(archive.read(name))
-        (staging / "SOURCE.md").write_text(f"Downloaded from {ICT_ARCHIVE_URL} by `cliphead assets download`.\n")
+        (staging / "SOURCE.md").write_text(f"Downloaded from {ICT_ARCHIVE_URL} by `cliphead download assets`.\n")
         shutil.move(str(staging), str(target))
     return target / ICT_MODEL_FOLDER
 

@@ -1,4 +1,4 @@
-"""The appearance world: regions of the aligned layout, the painter, and `cliphead appearance sample`."""
+"""The appearance world: regions of the aligned layout, the painter, and `cliphead sample world`."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_attribute_records_are_checked():
         Attributes.from_dict({"hat": "fedora"})
 
 
-def test_cli_appearance_sample_writes_texture_record_and_captions(tmp_path):
+def test_cli_sample_world_writes_texture_record_and_captions(tmp_path):
     out = tmp_path / "sample"
     overrides = json.dumps({"hair_colour": "red", "hair": "full", "beard": "full beard", "gender": "man"})
     result = subprocess.run(
@@ -103,8 +103,8 @@ def test_cli_appearance_sample_writes_texture_record_and_captions(tmp_path):
             sys.executable,
             "-m",
             "cliphead.cli",
-            "appearance",
             "sample",
+            "world",
             "--seed",
             "4",
             "--attributes",
@@ -133,8 +133,8 @@ def test_cli_appearance_sample_writes_texture_record_and_captions(tmp_path):
             sys.executable,
             "-m",
             "cliphead.cli",
-            "appearance",
             "sample",
+            "world",
             "--attributes",
             '{"hat": 1}',
             "--out",

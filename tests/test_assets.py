@@ -99,7 +99,7 @@ def test_not_found_error_lists_places_and_fixes(monkeypatch, tmp_path):
     message = str(raised.value)
     for place in (empty, tmp_path / "fake" / "shared" / "assets" / "ict-facekit", tmp_path / "cache" / "ict-facekit"):
         assert str(place) in message
-    assert "cliphead assets download" in message
+    assert "cliphead download assets" in message
     assert "CLIPHEAD_ICT_DIR" in message
 
 

@@ -10,6 +10,7 @@ Units are centimetres, y up, the face looks along +z (the package's frame).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -166,3 +167,23 @@ def load_ict_model(folder: Path | None = None) -> ICTFaceModel:
         uv=arrays["uv"],
         landmark_vertices=arrays["landmark_vertices"],
     )
+
+
+def check_ict_facekit() -> dict:
+    """Find ICT-FaceKit and load it (``cliphead check assets``): where it is, its sizes and the load time.
+
+    The cache folder is reported too; the first load parses the OBJ files, later ones read the cache.
+    """
+    folder = assets.find_ict_facekit()
+    start = time.perf_counter()
+    model = load_ict_model(folder)
+    seconds = time.perf_counter() - start
+    return {
+        "ict_facekit": str(folder),
+        "n_vertices": int(model.neutral.shape[0]),
+        "n_identity_modes": model.n_identity,
+        "n_expression_modes": len(model.expression_names),
+        "n_landmarks": len(model.landmark_vertices),
+        "load_seconds": round(seconds, 3),
+        "cache": str(assets.cache_dir()),
+    }

@@ -81,7 +81,7 @@ def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, fill_holes: bool 
     if not loops:
         raise MeshError(
             "The mesh is closed: it has no neck boundary for the seam to start from. Fix: crop it at the neck "
-            "(`cliphead head sample --remesh` crops at the neck plane; `cliphead uv align --crop-neck Y` crops a "
+            "(`cliphead sample head --remesh` crops at the neck plane; `cliphead align uv --crop-neck Y` crops a "
             "closed mesh at y = Y)."
         )
     neck = loops[0]
@@ -90,7 +90,7 @@ def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, fill_holes: bool 
         if not fill_holes:
             raise MeshError(
                 f"The mesh has {len(loops) - 1} hole(s) besides the neck (boundary loops of {sizes} vertices). "
-                "Fix: close them (e.g. `cliphead uv align --fill-holes`, which caps each with a fan)."
+                "Fix: close them (e.g. `cliphead align uv --fill-holes`, which caps each with a fan)."
             )
         vertices, faces = cap_loops(vertices, faces, loops[1:])
         notes.append(f"filled {len(loops) - 1} hole(s) besides the neck")

@@ -13,7 +13,7 @@ boundary between anchors spread by arc length. Two curves are provided:
 Each curve also carries the UV positions of the template's 68 landmarks under its map: the targets
 that :func:`cliphead.uv.aligned.aligned_uv` pulls a head's landmarks to when it knows them. Both ship
 in ``cliphead/uv/layout.json``, which the lab's :mod:`cliphead.lab.uv.layout_build` makes (deterministically)
-from the template head with ``cliphead uv layout``; at inference the layout is only read.
+from the template head with ``cliphead build layout``; at inference the layout is only read.
 """
 
 from __future__ import annotations

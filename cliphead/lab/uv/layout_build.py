@@ -74,7 +74,7 @@ def build_layout(resolution: int = 160) -> dict:
         "anchors": list(ANCHORS),
         "curves": curves,
         "provenance": {
-            "command": "cliphead uv layout",
+            "command": "cliphead build layout",
             "template": "ICT-FaceKit generic_neutral_mesh: watertight skin, marching cubes, cropped at the neck plane",
             "resolution": resolution,
             "conformal": "igl.lscm of the seam-cut template, crown pinned at (0, 1), front of the neck at (0, 0)",

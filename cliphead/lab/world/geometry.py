@@ -163,7 +163,7 @@ def population_tertiles(n: int = 1000, seed: int = 0) -> dict[str, tuple[float, 
     """The 1/3 and 2/3 quantiles of every measure over ``n`` random neutral ICT heads.
 
     Identities are N(0, 1) weights of all 100 modes drawn from ``default_rng(seed)`` (as ``cliphead
-    head sample`` draws them); the skin (vertices 0..SKIN_LAST_VERTEX) is measured in batches.
+    sample head`` draws them); the skin (vertices 0..SKIN_LAST_VERTEX) is measured in batches.
     """
     model = load_ict_model()
     identities = np.random.default_rng(seed).standard_normal((n, model.n_identity))

@@ -1,4 +1,4 @@
-"""One painted sample with everything a user wants to look at: ``cliphead appearance sample``."""
+"""One painted sample with everything a user wants to look at: ``cliphead sample world``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every head's aligned map (CLIP-Head §2.2) puts the same surface point at the same texel, and with
 the landmark warp the 68 landmarks land on the layout's fixed targets. So the regions are found once,
-on the template head (ICT-FaceKit's neutral, re-meshed as ``cliphead uv layout`` does), and hold for
+on the template head (ICT-FaceKit's neutral, re-meshed as ``cliphead build layout`` does), and hold for
 every head: facial features from the landmark targets in the UV plane (eyes, lips, brows, nose,
 moustache, chin), the rest from the 3D point under each texel (scalp, ears, neck, beard area).
 

@@ -1,0 +1,169 @@
+"""``train head-model|clip|mappers|texture`` (lab): train an embedded model, and with --install ship it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cliphead.cli.common import CommandTree, add_training_arguments, emit
+from cliphead.weights.manifest import WEIGHTS_DIR
+
+
+def register(commands: CommandTree) -> None:
+    """Add the four ``train`` commands."""
+    _register_head_model(commands)
+    _register_clip(commands)
+    _register_mappers(commands)
+    _register_texture(commands)
+
+
+def _run_folder(args: argparse.Namespace, default: str) -> Path:
+    """Set torch's CPU threads (--threads) and return the run folder: --out, else ``default`` (``-quick`` with --quick)."""
+    import torch
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    return Path(args.out or (f"{default}-quick" if args.quick else default))
+
+
+def _preset(args: argparse.Namespace) -> str:
+    """The training recipe's preset the flags name: ``quick`` with --quick, else ``full``."""
+    return "quick" if args.quick else "full"
+
+
+def _register_head_model(commands: CommandTree) -> None:
+    """Add ``train head-model``."""
+    head_model = commands.command(
+        "train",
+        "head-model",
+        run_train_head_model,
+        help="train the neural head model on ICT scans (resumable; --quick for a minutes-long run)",
+        description="Builds (or loads from the cache) the ICT scan set, trains the auto-decoder with "
+        "checkpoints every few hundred steps into --out (rerunning resumes), and writes "
+        "OUT/neural_head.safetensors and OUT/history.csv. --install copies them into the package as the "
+        "embedded default and records the file's sha256 in cliphead/weights/MANIFEST.json.",
+        examples=["cliphead train head-model --quick", "cliphead train head-model --install"],
+        lab=True,
+    )
+    add_training_arguments(head_model, "12 identities, 150 steps, small tri-planes", "runs/head-model")
+
+
+def run_train_head_model(args: argparse.Namespace) -> None:
+    """Train the head model (lab: :func:`cliphead.lab.heads.recipe.train_and_save_head_model`)."""
+    from cliphead.lab.heads.recipe import train_and_save_head_model
+
+    out = _run_folder(args, "runs/head-model")
+    payload = train_and_save_head_model(out, _preset(args), install=args.install)
+    emit(f"trained the head model in {payload['seconds']:.0f} s; wrote {payload['weights']}", payload)
+
+
+def _register_clip(commands: CommandTree) -> None:
+    """Add ``train clip``."""
+    clip = commands.command(
+        "train",
+        "clip",
+        run_train_clip,
+        help="train the lit-minilm image tower on renders of textured synthetic heads (resumable; --quick)",
+        description="Builds (or loads from the cache) the head bank and the training and evaluation render "
+        "sets, embeds their captions with the locked MiniLM text tower, trains the image tower contrastively "
+        "(LiT) with checkpoints into --out (rerunning resumes) and writes OUT/lit_minilm_image.safetensors, "
+        "OUT/history.csv and OUT/eval.csv (zero-shot accuracy per attribute, retrieval, paraphrases). "
+        "--install ships the weights as the embedded default and records their sha256 in the manifest.",
+        examples=["cliphead train clip --quick", "cliphead train clip --install --threads 4"],
+        lab=True,
+    )
+    add_training_arguments(clip, "8 heads, 384 renders, a tiny tower, 30 steps", "runs/clip")
+
+
+def run_train_clip(args: argparse.Namespace) -> None:
+    """Train the image tower (lab: :func:`cliphead.lab.clip.recipe.train_and_save_clip`)."""
+    from cliphead.lab.clip.recipe import train_and_save_clip
+
+    out = _run_folder(args, "runs/clip")
+    payload = train_and_save_clip(out, _preset(args), install=args.install)
+    emit(f"trained the lit-minilm image tower in {payload['seconds']:.0f} s; wrote {payload['weights']}", payload)
+
+
+def _register_mappers(commands: CommandTree) -> None:
+    """Add ``train mappers``."""
+    mappers = commands.command(
+        "train",
+        "mappers",
+        run_train_mappers,
+        help="train MLP_id and MLP_exp on generated pairs (CLIP-Head §2.1; --quick for a minute-long run)",
+        description="Builds (or loads from the cache) the identity pairs (random codes → neutral meshes → "
+        "rotated renders with a painted appearance → image embeddings, plus identity captions) and the "
+        "expression pairs (template prompts of the 23 labelled expressions → text embeddings), trains both "
+        "8-layer mappers (AdamW, batch 10, 100 epochs, L2; MLP_exp with noise on its input ψ, chosen in "
+        "notebook 02) and writes OUT/mapper_id.safetensors, OUT/mapper_exp.safetensors and their loss curves. "
+        "--install ships them as the embedded default.",
+        examples=[
+            "cliphead train mappers --quick",
+            "cliphead train mappers --source image --out runs/mappers-image",
+            "cliphead train mappers --install",
+        ],
+        lab=True,
+    )
+    add_training_arguments(mappers, "75 identities × 4 views, 24 prompts per expression, 4 epochs", "runs/mappers")
+    mappers.add_argument("--encoder", default="lit-minilm", help="encoder spec whose ψ the mappers take")
+    mappers.add_argument(
+        "--source",
+        default="image+caption",
+        choices=("image", "caption", "image+caption"),
+        help="identity ψ: the paper's image embeddings, identity captions, or both (default, shipped)",
+    )
+
+
+def run_train_mappers(args: argparse.Namespace) -> None:
+    """Train both mappers (lab: :func:`cliphead.lab.mapping.recipe.train_mappers`); print the held-out MSE."""
+    from cliphead.lab.mapping.recipe import train_mappers
+
+    out = _run_folder(args, "runs/mappers")
+    payload = train_mappers(out, _preset(args), install=args.install, encoder_spec=args.encoder, source=args.source)
+    mse = ", ".join(f"{name} {value:.3g}" for name, value in payload["held_out_mse"].items())
+    emit(f"trained the mappers in {payload['seconds']:.0f} s (held-out MSE: {mse}); wrote {out}", payload)
+
+
+def _register_texture(commands: CommandTree) -> None:
+    """Add ``train texture``."""
+    texture = commands.command(
+        "train",
+        "texture",
+        run_train_texture,
+        help="train ControlNet_uv: UV normal map + prompt → UV texture (CLIP-Head §2.3; --quick for a minute)",
+        description="Builds (or loads from the cache) the training triples (neural-model heads with random "
+        "expressions → aligned UV normal maps; painted textures in the same layout with captions; whole layouts and "
+        "face windows), then trains the embedded model from scratch: the autoencoder, the UNet on text alone, and "
+        "the ControlNet initialised from the UNet. Writes OUT/texture_{vae,unet,controlnet}.safetensors, "
+        "OUT/history.csv, OUT/snapshots.npz (textures over training) and OUT/training.json. With --base SD_DIR "
+        "(a Stable Diffusion folder in the diffusers layout) it fine-tunes a ControlNet on that frozen base "
+        "instead and writes OUT/controlnet/. --install ships the embedded model.",
+        examples=[
+            "cliphead train texture --quick",
+            "cliphead train texture --install",
+            "cliphead train texture --anneal --install",
+            "cliphead train texture --base sd15/ --out runs/controlnet-sd15",
+        ],
+        lab=True,
+    )
+    add_training_arguments(texture, "6 heads, 96 textures at 64 px, a tiny model, 110 steps", "runs/texture")
+    texture.add_argument("--base", help="Stable Diffusion folder to fine-tune a ControlNet on (GPU advised)")
+    texture.add_argument(
+        "--anneal",
+        nargs="?",
+        const="",
+        metavar="WEIGHTS_DIR",
+        help="run phase 4 alone (cosine-decayed learning rate, weight average) on trained embedded weights: those "
+        "in WEIGHTS_DIR, or the shipped ones; with --install it replaces the shipped UNet and ControlNet. Each repeat "
+        "on the same weights draws its own batches and noise (seed + the phase 4 runs their history holds)",
+    )
+
+
+def run_train_texture(args: argparse.Namespace) -> None:
+    """Train ControlNet_uv (lab: :func:`cliphead.lab.texture.recipe.train_texture`); print the final losses."""
+    from cliphead.lab.texture.recipe import train_texture
+
+    out = _run_folder(args, "runs/texture")
+    anneal = None if args.anneal is None else Path(args.anneal) if args.anneal else WEIGHTS_DIR
+    payload = train_texture(out, _preset(args), install=args.install, base=args.base, anneal=anneal)
+    losses = ", ".join(f"{phase} {value:.4g}" for phase, value in payload["final_loss"].items())
+    emit(f"trained ControlNet_uv in {payload['seconds']:.0f} s (final losses: {losses}); wrote {out}", payload)
