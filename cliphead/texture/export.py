@@ -1,4 +1,4 @@
-"""``cliphead texture MESH_DIR PROMPT``: the output of ``cliphead uv align`` in, a textured head out.
+"""``cliphead texture MESH_DIR PROMPT``: the output of ``cliphead align uv`` in, a textured head out.
 
 Reads ``MESH_DIR/mesh.obj`` (the seam-cut head with its aligned UV) and ``MESH_DIR/uv_normal.png``
 (the control hint) and writes into the output folder:
@@ -33,18 +33,18 @@ from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
 
 
 def read_mesh_folder(mesh_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(vertices, faces, uv, UV normal map in [0, 1]) of a ``cliphead uv align`` output folder."""
+    """(vertices, faces, uv, UV normal map in [0, 1]) of a ``cliphead align uv`` output folder."""
     mesh_dir = Path(mesh_dir)
     mesh, hint = mesh_dir / "mesh.obj", mesh_dir / "uv_normal.png"
     missing = [path.name for path in (mesh, hint) if not path.is_file()]
     if missing:
         raise MeshError(
-            f"{mesh_dir} lacks {', '.join(missing)}: give the output folder of `cliphead uv align MESH --out DIR`."
+            f"{mesh_dir} lacks {', '.join(missing)}: give the output folder of `cliphead align uv MESH --out DIR`."
         )
     vertices, faces = load_mesh(mesh)
     uv = read_obj_uv(mesh)
     if uv is None or len(uv) != len(vertices):
-        raise MeshError(f"{mesh} has no per-vertex texture coordinates; re-run `cliphead uv align` on the head.")
+        raise MeshError(f"{mesh} has no per-vertex texture coordinates; re-run `cliphead align uv` on the head.")
     normal_map = np.asarray(Image.open(hint).convert("RGB"), dtype=np.float32) / 255.0
     return vertices, faces, uv, normal_map
 

@@ -1,4 +1,4 @@
-"""``cliphead uv align``: a mesh file in, the aligned map and its pictures and metrics out.
+"""``cliphead align uv``: a mesh file in, the aligned map and its pictures and metrics out.
 
 Writes into the output folder: ``mesh.obj`` (the seam-cut head with per-vertex texture
 coordinates), ``uv_normal.png`` (the UV normal map, ControlNet_uv's control hint), ``preview.png``

@@ -4,7 +4,7 @@ Three figures, each a median over the repeats:
 
 - **warm**: in one process with everything loaded, a prompt → text embedding → MLP_id/MLP_exp →
   extraction at the resolution → expression deformation → OBJ + landmarks written;
-- **baseline**: the extraction and deformation of a sampled identity alone (what ``head sample
+- **baseline**: the extraction and deformation of a sampled identity alone (what ``sample head
   --backend neural`` does), so the ratio shows what text and mapping add;
 - **cold**: the whole ``cliphead text2head`` command in a fresh interpreter (imports, loading the
   encoder, the mappers and the head model), which is what a user waits for.

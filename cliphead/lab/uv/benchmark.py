@@ -1,6 +1,6 @@
 """``cliphead bench uv``: how long the aligned UV map takes on a ~50k-vertex marching-cubes head.
 
-Each step of ``cliphead uv align`` is timed separately (median of repeats). The baseline, measured
+Each step of ``cliphead align uv`` is timed separately (median of repeats). The baseline, measured
 in the same run on the same mesh, is the textbook harmonic disk map — libigl's boundary loop mapped
 to a circle and ``igl.harmonic`` — i.e. the cost of the linear solve alone; the ratio says what the
 seam cut, the fixed layout and the checks add on top.
