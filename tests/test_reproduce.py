@@ -9,7 +9,9 @@ import sys
 import pandas as pd
 from PIL import Image
 
+from cliphead.lab.notebook_markdown import image_links
 from cliphead.lab.reproduce import changed_numbers, notebook_paths
+from cliphead.lab.results_index import format_cell
 
 
 def test_notebooks_are_committed_clean():
@@ -52,6 +54,29 @@ def test_reproduce_05_quick(tmp_path):
     assert pd.read_csv(results / "uv_alignment_spread.csv").shape[0] >= 68
     for name in ("uv_qce_heatmap.png", "uv_layout_overlay.png", "uv_qce_per_head.png"):
         assert min(Image.open(figures / name).size) > 200, name
+
+    # The rendered copy: the notebook's headings and outputs, its figures linked (not copied) from figures/.
+    rendered = results / "notebooks" / "05_uv_alignment.md"
+    assert report["rendered"] == [str(rendered)]
+    markdown = rendered.read_text()
+    assert "# 05 · The aligned UV parametrisation" in markdown and "## Against the paper, honestly" in markdown
+    links = image_links(markdown)
+    assert links and all((rendered.parent / link).resolve().is_file() for link in links)
+    assert {(rendered.parent / link).resolve() for link in links} >= {(figures / "uv_qce_heatmap.png").resolve()}
+    # The index of the results folder, with the row the notebook wrote.
+    index = (results / "README.md").read_text()
+    assert "### `uv_metrics.csv`" in index and "(notebooks/05_uv_alignment.md)" in index
+    assert f"| aligned-conformal+landmarks | {format_cell(aligned.qce_median)} |" in index
+
+    index_only = subprocess.run(
+        command[:4]
+        + ["--index-only", "--only", "05", "--quick", "--results-dir", str(results), "--figures-dir", str(figures)],
+        capture_output=True,
+        text=True,
+    )
+    assert index_only.returncode == 0, index_only.stderr[-3000:]
+    assert json.loads(index_only.stdout.strip().splitlines()[-1])["rendered"] == [str(rendered)]
+    assert image_links(rendered.read_text()) == links and (results / "README.md").read_text() == index
 
 
 def test_only_selects_by_unique_number_or_stem():
