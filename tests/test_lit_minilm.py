@@ -177,7 +177,7 @@ def test_beard_colour_split_by_hair_adds_up_to_the_zero_shot_accuracy(encoder, h
 
 
 def test_the_text_tower_binds_beard_colour_to_the_hair():
-    """Sentences naming one hair and another beard colour mostly score highest for the hair's colour (README)."""
+    """Sentences naming one hair and another beard colour mostly score highest for the hair's colour (notebook 02)."""
     from cliphead.lab.clip.binding import caption_oracle, colour_direction_cosine, oracle_sentences
 
     sentences = oracle_sentences()
