@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 from PIL import Image
@@ -12,6 +13,15 @@ from PIL import Image
 from cliphead.lab.notebook_markdown import image_links
 from cliphead.lab.reproduce import changed_numbers, notebook_paths
 from cliphead.lab.results_index import format_cell
+
+
+def reproduce_quick(tmp_path: Path, *only: str) -> subprocess.CompletedProcess:
+    """``cliphead reproduce --quick --only ONLY…`` into ``tmp_path``'s results/ and figures/; asserts it succeeded."""
+    command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", *only, "--quick"]
+    command += ["--results-dir", str(tmp_path / "results"), "--figures-dir", str(tmp_path / "figures")]
+    run = subprocess.run(command, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
 
 
 def test_notebooks_are_committed_clean():
@@ -25,21 +35,7 @@ def test_notebooks_are_committed_clean():
 
 def test_reproduce_05_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [
-        sys.executable,
-        "-m",
-        "cliphead.cli",
-        "reproduce",
-        "--only",
-        "05",
-        "--quick",
-        "--results-dir",
-        str(results),
-        "--figures-dir",
-        str(figures),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = reproduce_quick(tmp_path, "05")
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["notebooks"] == ["05_uv_alignment.ipynb"] and report["quick"] is True
     assert "uv_metrics.csv" in report["changed"]  # a new file in an empty results folder
@@ -69,7 +65,7 @@ def test_reproduce_05_quick(tmp_path):
     assert f"| aligned-conformal+landmarks | {format_cell(aligned.qce_median)} |" in index
 
     index_only = subprocess.run(
-        command[:4]
+        [sys.executable, "-m", "cliphead.cli", "reproduce"]
         + ["--index-only", "--only", "05", "--quick", "--results-dir", str(results), "--figures-dir", str(figures)],
         capture_output=True,
         text=True,
@@ -94,21 +90,7 @@ def test_changed_numbers_lists_cells():
 
 def test_reproduce_01_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [
-        sys.executable,
-        "-m",
-        "cliphead.cli",
-        "reproduce",
-        "--only",
-        "01_neural",
-        "--quick",
-        "--results-dir",
-        str(results),
-        "--figures-dir",
-        str(figures),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = reproduce_quick(tmp_path, "01_neural")
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["01_neural_head_model.ipynb"]
     table = pd.read_csv(results / "head_model_fitting.csv").set_index(["task", "region", "model"])
     assert len(table) == 12 and (table["n_scans"] == 2).all()
@@ -129,21 +111,7 @@ def test_reproduce_01_quick(tmp_path):
 
 def test_reproduce_appearance_world_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [
-        sys.executable,
-        "-m",
-        "cliphead.cli",
-        "reproduce",
-        "--only",
-        "02_appearance",
-        "--quick",
-        "--results-dir",
-        str(results),
-        "--figures-dir",
-        str(figures),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = reproduce_quick(tmp_path, "02_appearance")
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["02_appearance_world.ipynb"]
     table = pd.read_csv(results / "embedded_clip_eval.csv")
     zero = table[(table.metric == "zero-shot accuracy") & (table.prompt_set == "training wording")]
@@ -170,22 +138,7 @@ def test_reproduce_appearance_world_quick(tmp_path):
 
 def test_reproduce_03_and_04_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [
-        sys.executable,
-        "-m",
-        "cliphead.cli",
-        "reproduce",
-        "--only",
-        "03",
-        "04",
-        "--quick",
-        "--results-dir",
-        str(results),
-        "--figures-dir",
-        str(figures),
-    ]
-    run = subprocess.run(command, check=False, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = reproduce_quick(tmp_path, "03", "04")
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
         "03_pair_generation.ipynb",
         "04_mapper_training.ipynb",
@@ -227,22 +180,7 @@ def test_reproduce_03_and_04_quick(tmp_path):
 
 def test_reproduce_06_and_07_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [
-        sys.executable,
-        "-m",
-        "cliphead.cli",
-        "reproduce",
-        "--only",
-        "06",
-        "07",
-        "--quick",
-        "--results-dir",
-        str(results),
-        "--figures-dir",
-        str(figures),
-    ]
-    run = subprocess.run(command, check=False, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = reproduce_quick(tmp_path, "06", "07")
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
         "06_controlnet_training.ipynb",
         "07_rectification.ipynb",
@@ -278,21 +216,7 @@ def test_reproduce_06_and_07_quick(tmp_path):
 
 def test_reproduce_08_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    command = [
-        sys.executable,
-        "-m",
-        "cliphead.cli",
-        "reproduce",
-        "--only",
-        "08",
-        "--quick",
-        "--results-dir",
-        str(results),
-        "--figures-dir",
-        str(figures),
-    ]
-    run = subprocess.run(command, check=False, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    reproduce_quick(tmp_path, "08")
     table = pd.read_csv(results / "clip_score_table.csv").set_index("method")
     assert list(table.index) == ["CLIP-Head (ours)", "optimisation (ClipFace-style)", "retrieval", "random"]
     assert (table[["ViT-B/16", "ViT-L/14", "ViT-H/14"]] == "not available").all().all()  # no weights, no numbers
