@@ -7,6 +7,8 @@ from pathlib import Path
 
 from cliphead.cli.common import CommandTree, emit, json_argument
 
+PAINTERS = ("plain", "detailed")
+
 
 def register(commands: CommandTree) -> None:
     """Add ``sample world``."""
@@ -22,12 +24,20 @@ def register(commands: CommandTree) -> None:
             "cliphead sample world --seed 4 --out out/appearance",
             'cliphead sample world --seed 4 --attributes \'{"hair_colour": "red", "beard": "full beard"}\' '
             "--out out/appearance",
+            "cliphead sample world --seed 4 --painter detailed --out out/appearance-detailed",
         ],
         lab=True,
     )
     sample.add_argument("--seed", type=int, default=0, help="record and noise seed (default 0)")
     sample.add_argument("--attributes", help="JSON object (inline or a .json path) of fields to fix")
     sample.add_argument("--size", type=int, default=512, choices=(128, 256, 512), help="texture size")
+    sample.add_argument(
+        "--painter",
+        default="plain",
+        choices=PAINTERS,
+        help="plain (default; what the shipped models were trained on) or detailed (eyes, brow strands, lip line, "
+        "nostrils, baked shading)",
+    )
     sample.add_argument("--captions", type=int, default=10, help="captions to write (default 10)")
     sample.add_argument("--no-preview", action="store_true", help="skip the rendered preview")
     sample.add_argument("--out", required=True, help="output folder")
@@ -40,7 +50,14 @@ def run_sample_world(args: argparse.Namespace) -> None:
 
     overrides = json_argument(args.attributes) if args.attributes else {}
     payload = write_appearance_sample(
-        args.seed, overrides, Path(args.out), args.size, args.captions, preview=not args.no_preview, force=args.force
+        args.seed,
+        overrides,
+        Path(args.out),
+        args.size,
+        args.captions,
+        preview=not args.no_preview,
+        force=args.force,
+        painter=args.painter,
     )
     captions = "\n".join(f"  {line}" for line in payload.pop("caption_examples"))
     emit(f"wrote {payload['texture']} and its record; captions:\n{captions}", payload)

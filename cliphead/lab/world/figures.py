@@ -76,6 +76,44 @@ def texture_grid_figure(
     return save_figure(figure, path)
 
 
+def _face_label(record: Attributes) -> str:
+    """What a record puts in the face window, in a few words."""
+    words = [f"Monk tone {record.skin_tone}", f"{record.eye_colour} eyes", f"{record.brows} {record.brow_colour} brows"]
+    if record.lipstick != "none":
+        words.append(f"{record.lipstick} lipstick")
+    if record.beard != "none":
+        words.append(f"{record.beard_colour} {record.beard}")
+    if record.style != "none":
+        words.append(record.style)
+    return ", ".join(words)
+
+
+def painter_styles_figure(records: Sequence[Attributes], path: Path, size: int = 512, seed: int = 0) -> Path:
+    """The face windows of the same records painted by each painter: one row per painter, one column per record.
+
+    Record ``k`` is painted with noise seed ``seed + k`` by both painters; each panel says whether
+    MediaPipe's face detector finds a face in it (:func:`cliphead.lab.world.face_check.face_detected`).
+    """
+    from cliphead.lab.world.face_check import face_detected, face_window
+    from cliphead.lab.world.painter import PAINTERS, paint_texture
+
+    figure, axes = plt.subplots(len(PAINTERS), len(records), figsize=(2.4 * len(records), 2.7 * len(PAINTERS)))
+    for row, painter in enumerate(PAINTERS):
+        for column, record in enumerate(records):
+            texture = paint_texture(record, size, seed + column, painter)
+            axis = axes[row, column]
+            axis.imshow(np.clip(face_window(texture), 0.0, 1.0))
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_title("face found" if face_detected(texture) else "no face", fontsize=8)
+            if row == len(PAINTERS) - 1:
+                axis.set_xlabel("\n".join(textwrap.wrap(_face_label(record), 30)[:5]), fontsize=6)
+        axes[row, 0].set_ylabel(f"{painter} painter", fontsize=10)
+    figure.suptitle("Face windows of painter textures (the landmarks' box, 1.8x its side), flat, unlit", fontsize=10)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
 def attribute_distribution_figure(records: Sequence[Attributes], geometry: Sequence[dict], path: Path) -> Path:
     """Bar charts of how often each attribute value (and each geometry word) is drawn."""
     fields = ["skin_bucket", "hair_colour", "hair", "beard", "lipstick", "age", "style"]

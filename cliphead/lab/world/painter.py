@@ -8,6 +8,14 @@ then the stylisations in the spirit of CLIP-Head Fig. 3a (clown, skull, tiger, z
 green giant, gold or silver statue, war paint, tattoos). Large painted shapes are placed by the
 template's 3D point under each texel (centimetres), features by the landmark regions, so every head
 with an aligned map wears them in the same place.
+
+Two painters share these layers (``PAINTERS``). The ``plain`` one draws the eyes as flat sclera and
+iris patches and the brows as bands. The ``detailed`` one draws the features as a face photo shows
+them (:mod:`cliphead.lab.world.face_features`: eyes with iris, pupil, lids and lashes; brows as
+strands; the line between the lips; nostrils) and multiplies the result by the template's baked
+occlusion and cavity (:mod:`cliphead.lab.world.shading`). The detailed features draw their noise
+from a generator of their own, so both painters place everything else (freckles, spots, strands)
+the same way for the same seed.
 """
 
 from __future__ import annotations
@@ -23,9 +31,15 @@ from cliphead.lab.world.attributes import (
     Attributes,
     hex_rgb,
 )
+from cliphead.lab.world.face_features import paint_brows, paint_eyes, paint_lips, paint_nostrils
 from cliphead.lab.world.regions import LEFT_EYE, RIGHT_EYE, RegionMasks, polyline_distance, region_masks
+from cliphead.lab.world.shading import template_shading
 
 TEXTURE_SIZES = (128, 256, 512)
+#: The painters: ``plain`` (the default, which every shipped model was trained on) and ``detailed``.
+PAINTERS = ("plain", "detailed")
+#: Seed stream of the detailed features, apart from the layers both painters share.
+DETAIL_STREAM = 22
 #: Texels per centimetre of the face in a 512² aligned layout (the harmonic map shrinks the face).
 FACE_TEXELS_PER_CM_512 = 5.3
 #: Brow half-thickness in cm of the template for thin / medium / thick brows.
@@ -62,14 +76,19 @@ def _blobs(rng: np.random.Generator, region: np.ndarray, count: int, sigma: floa
     return dots / max(float(dots.max()), 1e-6)
 
 
-def paint_texture(attributes: Attributes, size: int = 512, seed: int = 0) -> np.ndarray:
+def paint_texture(attributes: Attributes, size: int = 512, seed: int = 0, painter: str = "plain") -> np.ndarray:
     """An ``(size, size, 3)`` float32 RGB texture in [0, 1] in the aligned layout (v up, OBJ convention).
 
     ``seed`` only varies the noise (skin variation, strands, freckle and spot placement); everything
-    the record names is painted the same for every seed.
+    the record names is painted the same for every seed. ``painter`` is one of ``PAINTERS`` (see the
+    module doc).
     """
     if size not in TEXTURE_SIZES:
         raise ValueError(f"texture size must be one of {TEXTURE_SIZES}, got {size}")
+    if painter not in PAINTERS:
+        raise ValueError(f"painter must be one of {PAINTERS}, got {painter!r}")
+    detailed = painter == "detailed"
+    detail_rng = np.random.default_rng([seed, DETAIL_STREAM])
     rng = np.random.default_rng(seed)
     regions = region_masks(size)
     position = regions.texels.position
@@ -84,14 +103,24 @@ def paint_texture(attributes: Attributes, size: int = 512, seed: int = 0) -> np.
         _blend(texture, texture * np.array([0.62, 0.45, 0.33], np.float32), 1.6 * dots)
     if attributes.blush:
         _blend(texture, hex_rgb("#e0607a"), 0.45 * regions["cheeks"])
-    _eyes(texture, attributes, regions)
+    if detailed:
+        paint_eyes(texture, attributes, regions, detail_rng)
+    else:
+        _eyes(texture, attributes, regions)
     if LIPSTICKS[attributes.lipstick] is not None:
         _blend(texture, hex_rgb(LIPSTICKS[attributes.lipstick]) * (0.92 + 0.08 * fine[..., None]), regions["lips"])
     strands = uniform_filter1d(fine, size=max(3, size // 64), axis=0) * np.sqrt(size / 64)
-    _brows(texture, attributes, regions, strands, px_per_cm)
+    if detailed:
+        paint_lips(texture, regions, px_per_cm)
+        paint_nostrils(texture, regions, px_per_cm)
+        paint_brows(texture, attributes, regions, detail_rng, px_per_cm)
+    else:
+        _brows(texture, attributes, regions, strands, px_per_cm)
     _beard(texture, attributes, regions, rng, fine, strands)
     _hair(texture, attributes, regions, strands)
     _stylise(texture, attributes, regions, position, rng, fine, px_per_cm)
+    if detailed:
+        texture *= template_shading(size)[..., None]
     return np.clip(texture, 0.0, 1.0)
 
 

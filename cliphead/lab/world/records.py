@@ -40,15 +40,17 @@ def write_appearance_sample(
     n_captions: int = 10,
     preview: bool = True,
     force: bool = False,
+    painter: str = "plain",
 ) -> dict:
-    """Write ``texture.png``, ``attributes.json``, ``captions.txt`` (and ``preview.png``) into ``out``."""
+    """Write ``texture.png`` (painted by ``painter``, one of the painter's ``PAINTERS``), ``attributes.json``,
+    ``captions.txt`` (and ``preview.png``) into ``out``."""
     from cliphead.files import output_folder
     from cliphead.render.views import save_image
 
     attributes = sampled_record(seed, overrides)
     out = output_folder(out, force)
     out.mkdir(parents=True, exist_ok=True)
-    texture = paint_texture(attributes, size, seed=seed)
+    texture = paint_texture(attributes, size, seed=seed, painter=painter)
     save_image(out / "texture.png", texture)
     (out / "attributes.json").write_text(attributes.to_json() + "\n")
     lines = [paper_caption(attributes, "neutral")]
@@ -57,6 +59,7 @@ def write_appearance_sample(
     payload = {
         "seed": seed,
         "size": size,
+        "painter": painter,
         "texture": str(out / "texture.png"),
         "attributes": json.loads(attributes.to_json()),
         "captions": str(out / "captions.txt"),
