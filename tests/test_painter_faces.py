@@ -88,7 +88,7 @@ def test_the_detailed_painter_is_deterministic_and_differs_only_around_the_face(
     left, top, side = (int(round(value)) for value in face_window_box().pixels(256))
     outside = np.ones_like(changed)
     outside[top : top + side, left : left + side] = False
-    shade = template_shading(256)
+    shade = template_shading(256)[..., 1]
     assert changed[~outside].mean() > 0.05
     assert not np.any(changed & outside & (shade == 1.0))
     assert 0.3 < shade.min() < 1.0 and np.median(shade) == 1.0
@@ -139,3 +139,12 @@ def test_cli_sample_world_paints_with_the_painter_asked_for(tmp_path):
     record = sampled_record(4, {})
     assert np.array_equal(sample("plain"), to_uint8(paint_texture(record, 128, 4)))
     assert np.array_equal(sample("detailed"), to_uint8(paint_texture(record, 128, 4, painter="detailed")))
+
+
+def test_the_painter_styles_figure_is_written(tmp_path):
+    from PIL import Image
+
+    from cliphead.lab.world.figures import PAINTER_STYLE_RECORDS, painter_styles_figure
+
+    path = painter_styles_figure(tmp_path / "styles.png", PAINTER_STYLE_RECORDS[:2], size=128)
+    assert Image.open(path).size[0] > 300

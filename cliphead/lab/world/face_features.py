@@ -32,7 +32,7 @@ IRIS_RADIUS = 0.24
 PUPIL_RADIUS = 0.095
 LASHES_PER_EYE = 16
 #: Brow strands per cm of brow, per unit of brow thickness (cm).
-BROW_STRANDS_PER_CM2 = 260
+BROW_STRANDS_PER_CM2 = 100
 BROW_HALF_WIDTH_CM = {"thin": 0.2, "medium": 0.32, "thick": 0.48}
 
 
@@ -73,6 +73,35 @@ class Window:
         nearest = starts[:, None, :] + np.clip(t, 0.0, 1.0)[..., None] * direction
         distance = np.linalg.norm(points - nearest, axis=-1)
         return np.exp(-((distance / width) ** 2)).reshape(len(starts), *self.shape).astype(np.float32)
+
+    def splat(
+        self, starts: np.ndarray, ends: np.ndarray, width: float, brightness: np.ndarray, opacity: float = 0.7
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Many short strokes at once, each drawn only near itself: their cover (each stroke ``opacity``
+        at its core, overlaps compounding) and the alpha-weighted mean of their ``brightness``."""
+        reach = int(np.ceil(np.linalg.norm(ends - starts, axis=1).max() / 2 + 2 * width)) + 1
+        offsets = np.arange(-reach, reach + 1)
+        middle = np.round((starts + ends) / 2).astype(int)
+        columns = middle[:, 0, None, None] + offsets[None, None, :]
+        rows = middle[:, 1, None, None] + offsets[None, :, None]
+        points = np.stack(np.broadcast_arrays(columns, rows), axis=-1).astype(np.float32)
+        direction = (ends - starts)[:, None, None, :]
+        t = np.sum((points - starts[:, None, None, :]) * direction, axis=-1) / np.maximum(
+            np.sum(direction**2, axis=-1), 1e-9
+        )
+        nearest = starts[:, None, None, :] + np.clip(t, 0.0, 1.0)[..., None] * direction
+        alpha = np.exp(-((np.linalg.norm(points - nearest, axis=-1) / width) ** 2))
+        row0, column0 = self.slice[0].start, self.slice[1].start
+        inside = (rows - row0 >= 0) & (rows - row0 < self.shape[0]) & (columns - column0 >= 0)
+        inside &= columns - column0 < self.shape[1]
+        index = ((rows - row0) * self.shape[1] + columns - column0)[inside]
+        alpha, texels = alpha[inside], self.shape[0] * self.shape[1]
+        transmit = np.bincount(index, np.log1p(-opacity * alpha), texels)
+        weight = np.bincount(index, alpha, texels)
+        weighted = np.bincount(index, alpha * np.broadcast_to(brightness[:, None, None], inside.shape)[inside], texels)
+        cover = 1.0 - np.exp(transmit)
+        shade = weighted / np.maximum(weight, 1e-6)
+        return cover.reshape(self.shape).astype(np.float32), shade.reshape(self.shape).astype(np.float32)
 
     def polyline(self, points: np.ndarray, width: float) -> np.ndarray:
         """Alpha of an open polyline, a Gaussian profile ``width`` texels wide."""
@@ -181,10 +210,7 @@ def _paint_brow(texture, line: np.ndarray, colour: np.ndarray, half_width: float
     window = Window(np.concatenate([roots, tips]), 2.0, texture.shape[0])
     patch = texture[window.slice]
     _blend(patch, colour, 0.3 * window.polyline(line, 1.1 * half_width))
-    alpha = window.strokes(roots, tips, max(0.045 * px_per_cm, 0.35))
-    brightness = rng.uniform(0.75, 1.25, count)[:, None, None]
-    cover = 1.0 - np.prod(1.0 - 0.7 * alpha, axis=0)
-    shade = np.sum(alpha * brightness, axis=0) / np.maximum(np.sum(alpha, axis=0), 1e-6)
+    cover, shade = window.splat(roots, tips, max(0.045 * px_per_cm, 0.35), rng.uniform(0.75, 1.25, count))
     _blend(patch, np.clip(colour * shade[..., None], 0.0, 1.0), cover)
 
 

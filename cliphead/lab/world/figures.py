@@ -88,7 +88,26 @@ def _face_label(record: Attributes) -> str:
     return ", ".join(words)
 
 
-def painter_styles_figure(records: Sequence[Attributes], path: Path, size: int = 512, seed: int = 0) -> Path:
+#: The six records of ``figures/painter_styles.png``: skin tones, eye and brow colours, lipstick, beards, a style.
+PAINTER_STYLE_RECORDS = (
+    Attributes(
+        skin_tone=2, hair_colour="blonde", eye_colour="blue", brows="thin", brow_colour="blonde", lipstick="red"
+    ),
+    Attributes(
+        skin_tone=9, hair_colour="black", brows="thick", brow_colour="black", beard="full beard", beard_colour="black"
+    ),
+    Attributes(skin_tone=5, hair="bald", eye_colour="green", age="old", beard="moustache", beard_colour="grey"),
+    Attributes(skin_tone=3, hair_colour="red", freckles=True, blush=True, eye_colour="hazel", brow_colour="red"),
+    Attributes(
+        skin_tone=7, hair_colour="pink", lipstick="purple", eye_colour="grey", brows="thick", brow_colour="black"
+    ),
+    Attributes(skin_tone=4, hair="receding", hair_colour="grey", brow_colour="grey", style="zombie", age="old"),
+)
+
+
+def painter_styles_figure(
+    path: Path, records: Sequence[Attributes] = PAINTER_STYLE_RECORDS, size: int = 512, seed: int = 0
+) -> Path:
     """The face windows of the same records painted by each painter: one row per painter, one column per record.
 
     Record ``k`` is painted with noise seed ``seed + k`` by both painters; each panel says whether
@@ -97,7 +116,7 @@ def painter_styles_figure(records: Sequence[Attributes], path: Path, size: int =
     from cliphead.lab.world.face_check import face_detected, face_window
     from cliphead.lab.world.painter import PAINTERS, paint_texture
 
-    figure, axes = plt.subplots(len(PAINTERS), len(records), figsize=(2.4 * len(records), 2.7 * len(PAINTERS)))
+    figure, axes = plt.subplots(len(PAINTERS), len(records), figsize=(2.4 * len(records), 3.0 * len(PAINTERS)))
     for row, painter in enumerate(PAINTERS):
         for column, record in enumerate(records):
             texture = paint_texture(record, size, seed + column, painter)

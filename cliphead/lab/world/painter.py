@@ -120,7 +120,7 @@ def paint_texture(attributes: Attributes, size: int = 512, seed: int = 0, painte
     _hair(texture, attributes, regions, strands)
     _stylise(texture, attributes, regions, position, rng, fine, px_per_cm)
     if detailed:
-        texture *= template_shading(size)[..., None]
+        texture *= template_shading(size)
     return np.clip(texture, 0.0, 1.0)
 
 

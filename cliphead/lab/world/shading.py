@@ -35,6 +35,8 @@ OCCLUSION_STRENGTH = 1.6
 CAVITY_STRENGTH = 2.5
 #: The darkest a texel gets (multiplier on its colour).
 DARKEST = 0.35
+#: Exponents of the multiplier per channel (R, G, B): shadowed skin turns warmer, not grey, as in a scan.
+SHADE_TINT = (0.75, 1.0, 1.15)
 
 
 def _masked_blur(values: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -79,7 +81,8 @@ def _build_shading() -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=4)
 def template_shading(size: int = TEXEL_SIZE) -> np.ndarray:
-    """The ``(size, size)`` multiplier (in ``[DARKEST, 1]``) that darkens the template's hollows and crevices."""
+    """The ``(size, size, 3)`` RGB multiplier (in ``[DARKEST, 1]`` before ``SHADE_TINT``) that darkens the
+    template's hollows and crevices."""
     from cliphead.uv.layout import LAYOUT_FILE
 
     if TEXEL_SIZE % size:
@@ -88,4 +91,5 @@ def template_shading(size: int = TEXEL_SIZE) -> np.ndarray:
     key = hashlib.sha256(LAYOUT_FILE.read_bytes() + settings).hexdigest()[:12]
     shade = load_cached_npz(f"template-shading-{TEXEL_SIZE}-{key}", _build_shading)["shade"]
     step = TEXEL_SIZE // size
-    return gaussian_filter(shade, 0.5 * (step - 1)).astype(np.float32)[step // 2 :: step, step // 2 :: step]
+    shade = gaussian_filter(shade, 0.5 * (step - 1))[step // 2 :: step, step // 2 :: step]
+    return (shade[..., None] ** np.array(SHADE_TINT)).astype(np.float32)
