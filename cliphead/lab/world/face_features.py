@@ -108,8 +108,9 @@ class Window:
         return self.strokes(points[:-1], points[1:], width).max(axis=0)
 
 
-def _blend(image: np.ndarray, colour, alpha: np.ndarray) -> None:
-    """In place: ``image = image * (1 - alpha) + colour * alpha``; ``colour`` a triple or an image."""
+def blend(image: np.ndarray, colour, alpha: np.ndarray) -> None:
+    """In place: ``image = image * (1 - alpha) + colour * alpha`` with a per-texel alpha; ``colour`` a
+    triple or an image."""
     alpha = np.clip(alpha, 0.0, 1.0)[..., None]
     image *= 1.0 - alpha
     image += alpha * np.asarray(colour, dtype=np.float32)
@@ -135,7 +136,7 @@ def _paint_eye(texture: np.ndarray, outline: np.ndarray, iris_colour: np.ndarray
     upper = opening[[0, 1, 2, 3]]
     lid_distance = window.distance_to(upper.mean(axis=0))
     lid_shadow = np.clip(1.0 - lid_distance / (0.6 * width), 0.0, 1.0)
-    _blend(patch, hex_rgb(SCLERA) * (1.0 - 0.3 * lid_shadow)[..., None], inside)
+    blend(patch, hex_rgb(SCLERA) * (1.0 - 0.3 * lid_shadow)[..., None], inside)
 
     iris_centre = centre + [0.0, -0.04 * width]
     radius = window.distance_to(iris_centre) / (IRIS_RADIUS * width)
@@ -143,18 +144,18 @@ def _paint_eye(texture: np.ndarray, outline: np.ndarray, iris_colour: np.ndarray
     streaks = np.cos(angle * 11 + rng.uniform(0, 2 * np.pi)) * np.cos(angle * 7 + rng.uniform(0, 2 * np.pi))
     shade = (1.0 - 0.45 * np.clip((radius - 0.65) / 0.35, 0.0, 1.0)) * (1.0 + 0.12 * streaks)
     iris_alpha = np.clip((1.0 - radius) * IRIS_RADIUS * width + 0.5, 0.0, 1.0)
-    _blend(patch, iris_colour * shade[..., None], iris_alpha * inside)
+    blend(patch, iris_colour * shade[..., None], iris_alpha * inside)
     pupil_alpha = np.clip((PUPIL_RADIUS * width - window.distance_to(iris_centre)) + 0.5, 0.0, 1.0)
-    _blend(patch, hex_rgb(PUPIL), pupil_alpha * inside)
+    blend(patch, hex_rgb(PUPIL), pupil_alpha * inside)
 
     line_width = max(0.09 * width, 0.45)
-    _blend(patch, hex_rgb(LID_LINE), 0.95 * window.polyline(upper, line_width))
-    _blend(patch, skin * 0.55, 0.45 * window.polyline(opening[[3, 4, 5, 0]], 0.7 * line_width))
+    blend(patch, hex_rgb(LID_LINE), 0.95 * window.polyline(upper, line_width))
+    blend(patch, skin * 0.55, 0.45 * window.polyline(opening[[3, 4, 5, 0]], 0.7 * line_width))
     crease = centre + 1.12 * (upper - centre) + [0.0, -0.32 * width]
-    _blend(patch, skin * 0.72, 0.5 * window.polyline(crease, 1.4 * line_width))
+    blend(patch, skin * 0.72, 0.5 * window.polyline(crease, 1.4 * line_width))
 
     outer = 0 if abs(outline[0, 0] - size / 2) > abs(outline[3, 0] - size / 2) else 3
-    _blend(patch, hex_rgb(LID_LINE), 0.9 * _lashes(window, upper, outer, width, line_width, rng))
+    blend(patch, hex_rgb(LID_LINE), 0.9 * _lashes(window, upper, outer, width, line_width, rng))
 
 
 def _lashes(window: Window, upper: np.ndarray, outer: int, width: float, line_width: float, rng) -> np.ndarray:
@@ -209,9 +210,9 @@ def _paint_brow(texture, line: np.ndarray, colour: np.ndarray, half_width: float
 
     window = Window(np.concatenate([roots, tips]), 2.0, texture.shape[0])
     patch = texture[window.slice]
-    _blend(patch, colour, 0.3 * window.polyline(line, 1.1 * half_width))
+    blend(patch, colour, 0.3 * window.polyline(line, 1.1 * half_width))
     cover, shade = window.splat(roots, tips, max(0.045 * px_per_cm, 0.35), rng.uniform(0.75, 1.25, count))
-    _blend(patch, np.clip(colour * shade[..., None], 0.0, 1.0), cover)
+    blend(patch, np.clip(colour * shade[..., None], 0.0, 1.0), cover)
 
 
 def paint_lips(texture: np.ndarray, regions: RegionMasks, px_per_cm: float) -> None:
@@ -220,7 +221,7 @@ def paint_lips(texture: np.ndarray, regions: RegionMasks, px_per_cm: float) -> N
     window = Window(landmarks[48:68], 0.3 * px_per_cm, texture.shape[0])
     patch = texture[window.slice]
     upper_lip = np.concatenate([landmarks[48:55], landmarks[[64, 63, 62, 61, 60]]])
-    _blend(patch, patch * 0.85, window.polygon(upper_lip) * regions["lips"][window.slice])
+    blend(patch, patch * 0.85, window.polygon(upper_lip) * regions["lips"][window.slice])
     meeting = np.stack(
         [
             landmarks[48],
@@ -228,7 +229,7 @@ def paint_lips(texture: np.ndarray, regions: RegionMasks, px_per_cm: float) -> N
             landmarks[54],
         ]
     )
-    _blend(
+    blend(
         patch,
         patch * np.array([0.42, 0.28, 0.28], np.float32),
         0.9 * window.polyline(meeting, max(0.1 * px_per_cm, 0.45)),
@@ -248,4 +249,4 @@ def paint_nostrils(texture: np.ndarray, regions: RegionMasks, px_per_cm: float) 
         ellipse = np.sqrt((across / (0.2 * px_per_cm)) ** 2 + (up / (0.11 * px_per_cm)) ** 2)
         alpha = np.clip((1.0 - ellipse) * 0.15 * px_per_cm + 0.5, 0.0, 1.0)
         patch = texture[window.slice]
-        _blend(patch, patch * np.array([0.3, 0.22, 0.22], np.float32), 0.9 * alpha)
+        blend(patch, patch * np.array([0.3, 0.22, 0.22], np.float32), 0.9 * alpha)

@@ -31,6 +31,7 @@ from cliphead.lab.world.attributes import (
     Attributes,
     hex_rgb,
 )
+from cliphead.lab.world.face_features import blend as _blend
 from cliphead.lab.world.face_features import paint_brows, paint_eyes, paint_lips, paint_nostrils
 from cliphead.lab.world.regions import LEFT_EYE, RIGHT_EYE, RegionMasks, polyline_distance, region_masks
 from cliphead.lab.world.shading import template_shading
@@ -53,13 +54,6 @@ def smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     """Zero-mean, unit-scale noise with about ``cells`` features across the texture."""
     coarse = rng.standard_normal((cells + 1, cells + 1)).astype(np.float32)
     return zoom(coarse, size / (cells + 1), order=1, prefilter=False)[:size, :size]
-
-
-def _blend(image: np.ndarray, colour, alpha: np.ndarray) -> None:
-    """In place: ``image = image * (1 - alpha) + colour * alpha`` with a per-texel alpha."""
-    alpha = np.clip(alpha, 0.0, 1.0)[..., None]
-    image *= 1.0 - alpha
-    image += alpha * np.asarray(colour, dtype=np.float32)
 
 
 def _distance_to(position: np.ndarray, point: np.ndarray) -> np.ndarray:
