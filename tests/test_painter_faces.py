@@ -17,6 +17,7 @@ from cliphead.lab.world.attributes import Attributes, sample_attributes
 from cliphead.lab.world.face_check import detection_rate, face_window_box
 from cliphead.lab.world.painter import PAINTERS, paint_texture
 from cliphead.lab.world.records import sampled_record
+from cliphead.lab.world.regions import region_masks
 from cliphead.lab.world.shading import template_shading
 from cliphead.render.views import to_uint8
 
@@ -92,6 +93,9 @@ def test_the_detailed_painter_is_deterministic_and_differs_only_around_the_face(
     assert changed[~outside].mean() > 0.05
     assert not np.any(changed & outside & (shade == 1.0))
     assert 0.3 < shade.min() < 1.0 and np.median(shade) == 1.0
+    regions = region_masks(256)
+    hollows, forehead = (shade[regions[name] > 0.5].mean() for name in ("eyes", "forehead"))
+    assert hollows < 0.7 and forehead > 0.99  # measured 0.56 and 1.0 at 256 px
 
 
 def test_the_painters_are_named_alike_in_the_painter_and_the_cli():
