@@ -18,7 +18,7 @@ from cliphead.lab.heads.recipe import PRESETS
 from cliphead.lab.heads.scans import SOLID_FLOOR_Y, load_scans
 from cliphead.heads.surfaces import watertight_skin
 
-QUICK_SCANS = PRESETS["quick"].scans
+SCANS = PRESETS["quick"].scans
 
 TINY = NeuralHeadConfig(
     identity_dim=8,
@@ -35,7 +35,7 @@ TINY = NeuralHeadConfig(
 
 @pytest.fixture(scope="module")
 def quick_scans(ict_model):
-    return load_scans(ict_model, QUICK_SCANS)
+    return load_scans(ict_model, SCANS)
 
 
 def test_scan_sdf_samples_are_exact_distances_with_winding_number_sign(quick_scans):
@@ -66,16 +66,16 @@ def test_scan_correspondences_follow_the_expression(quick_scans):
 
 
 def test_scan_sets_are_deterministic_and_hold_out_unseen_people(ict_model, quick_scans):
-    again = load_scans(ict_model, QUICK_SCANS)
+    again = load_scans(ict_model, SCANS)
     assert np.array_equal(again.sdf_values, quick_scans.sdf_values)
     assert quick_scans.expression_names[:23][-1] == "lips rolled in"
     train, held_out = quick_scans.identity_weights, quick_scans.held_out_identity_weights
     assert np.abs(train[:, None] - held_out[None]).max(-1).min() > 0.5
     # Held-out people and blends come from their own seed streams: a bigger set holds the same ones first.
     bigger = dataclasses.replace(
-        QUICK_SCANS, identities=13, held_out_identities=3, surface_points=200, near_points=200, volume_points=100
+        SCANS, identities=13, held_out_identities=3, surface_points=200, near_points=200, volume_points=100
     )
-    assert bigger.key() != QUICK_SCANS.key()
+    assert bigger.key() != SCANS.key()
     other = load_scans(ict_model, bigger)
     assert np.array_equal(other.held_out_identity_weights[:2], held_out)
     assert np.array_equal(other.identity_weights[:12], train)
