@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from cliphead.lab.world.attributes import Attributes, sample_attributes
 from cliphead.lab.world.captions import captions
+from cliphead.lab.world.painter import PAINTERS
 from cliphead.assets import load_cached_npz
 from cliphead.texture.crop import crop_face
 from cliphead.texture.sampling import as_model_images
@@ -38,7 +39,8 @@ SOURCE_SIZE = 512
 
 @dataclass(frozen=True)
 class TextureDataConfig:
-    """How many heads and textures, at which size; 64–128 px for CPU training, 256–512 for a GPU."""
+    """How many heads and textures, at which size (64–128 px for CPU training, 256–512 for a GPU), and which
+    painter paints them (``detailed``: eyes, lips, brows and baked shading that read as a face)."""
 
     n_heads: int = 192
     n_textures: int = 3000
@@ -46,10 +48,13 @@ class TextureDataConfig:
     captions_per_texture: int = 4
     head_resolution: int = 96
     seed: int = 0
+    painter: str = "detailed"
 
     def __post_init__(self) -> None:
         if self.size not in (64, 128, 256, 512):
             raise ValueError(f"texture data size must be 64, 128, 256 or 512, got {self.size}")
+        if self.painter not in PAINTERS:
+            raise ValueError(f"texture data painter must be one of {PAINTERS}, got {self.painter!r}")
 
     def key(self, head_fingerprint: str) -> str:
         record = "-".join(f"{v}" for v in asdict(self).values())
@@ -112,7 +117,7 @@ def _textures(config: TextureDataConfig, start: int, stop: int) -> dict:
     for index in range(start, stop):
         rng = np.random.default_rng([config.seed, 2, index])
         attributes = sample_attributes(rng)
-        painted.append(paint_texture(attributes, SOURCE_SIZE, seed=int(rng.integers(2**31))))
+        painted.append(paint_texture(attributes, SOURCE_SIZE, seed=int(rng.integers(2**31)), painter=config.painter))
         # The texture does not depend on the expression: captions name random ones, so the model learns to ignore them.
         expression = EXPRESSION_LABELS[int(rng.integers(len(EXPRESSION_LABELS)))]
         texts.append(captions(attributes, expression, {}, rng, config.captions_per_texture))
