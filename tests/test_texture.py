@@ -234,6 +234,18 @@ def test_the_sampler_is_chosen_on_prompts_and_heads_the_evaluation_does_not_use(
     assert DEFAULT_SAMPLING in CANDIDATES  # the default is one of the compared settings
 
 
+def test_unseen_colour_words_are_in_no_training_caption_and_name_a_measured_hair_colour():
+    from cliphead.lab.texture.evaluation import UNSEEN_HAIR_WORDS, UNSEEN_WORD_ATTRIBUTE, evaluation_prompts
+    from cliphead.lab.world.vocabulary import HAIR_WORDS, training_vocabulary
+
+    assert len(UNSEEN_HAIR_WORDS) >= 8
+    assert not set(UNSEEN_HAIR_WORDS) & training_vocabulary()
+    assert set(UNSEEN_HAIR_WORDS.values()) == set(HAIR_WORDS)
+    asked = [p for p in evaluation_prompts() if p.attribute == UNSEEN_WORD_ATTRIBUTE]
+    assert [p.text.split()[-1] for p in asked] == list(UNSEEN_HAIR_WORDS)
+    assert [p.value for p in asked] == [p.overrides["hair_colour"] for p in asked] == list(UNSEEN_HAIR_WORDS.values())
+
+
 def test_shipped_model_draws_skin_and_hair_from_the_prompt_through_cross_attention(shipped_model, quick_triples):
     from cliphead.lab.texture.evaluation import prompt_knowledge
 

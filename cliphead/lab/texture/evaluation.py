@@ -51,6 +51,27 @@ FRAMES = {
 #: Colour attributes, held to an accuracy bar (:data:`~cliphead.lab.texture.summary.ACCURACY_BAR`);
 #: stylisation is reported beside.
 COLOUR_ATTRIBUTES = ("hair_colour", "skin", "lipstick", "beard_colour")
+#: Colour words that no training caption uses (:func:`~cliphead.lab.world.vocabulary.training_vocabulary`),
+#: each with the hair colour it names; asked in the hair frame and measured as the hair colour. Fixed
+#: before the detailed-painter model was trained, never tuned on.
+UNSEEN_HAIR_WORDS = {
+    "raven": "black",
+    "chestnut": "brown",
+    "flaxen": "blonde",
+    "crimson": "red",
+    "silvery": "grey",
+    "snowy": "white",
+    "azure": "blue",
+    "cobalt": "blue",
+    "magenta": "pink",
+    "fuchsia": "pink",
+    "emerald": "green",
+    "violet": "purple",
+    "lilac": "purple",
+}
+#: The attribute name of the unseen-word prompts, and the measured attribute each evaluated attribute reads.
+UNSEEN_WORD_ATTRIBUTE = "hair_colour, unseen word"
+MEASURED_AS = {UNSEEN_WORD_ATTRIBUTE: "hair_colour"}
 #: Monk tone painted for the reference texture of each skin bucket (its middle tone).
 BUCKET_TONES = {bucket: (low + high) // 2 for bucket, (low, high) in SKIN_BUCKETS.items()}
 
@@ -66,7 +87,8 @@ class TexturePrompt:
 
 
 def evaluation_prompts() -> list[TexturePrompt]:
-    """One prompt per value of every measured attribute (10 hair, 3 skin, 5 lipstick, 10 beard, 10 styles)."""
+    """One prompt per value of every measured attribute (10 hair, 3 skin, 5 lipstick, 10 beard, 10 styles),
+    then one per unseen hair-colour word (:data:`UNSEEN_HAIR_WORDS`)."""
     prompts = []
     for colour, words in HAIR_WORDS.items():
         prompts.append(
@@ -105,6 +127,9 @@ def evaluation_prompts() -> list[TexturePrompt]:
         prompts.append(
             TexturePrompt(fix_articles(FRAMES["style"].format(phrases[0])), "style", style, {"style": style})
         )
+    for word, colour in UNSEEN_HAIR_WORDS.items():
+        overrides = {"hair_colour": colour, "hair": "full", "style": "none"}
+        prompts.append(TexturePrompt(FRAMES["hair_colour"].format(word), UNSEEN_WORD_ATTRIBUTE, colour, overrides))
     return prompts
 
 
@@ -200,6 +225,7 @@ def evaluate_textures(
     from cliphead.clip.score import clip_score
     from cliphead.texture.generate import texture_head
     from cliphead.lab.texture.measure import measure_attributes
+    from cliphead.lab.world.face_check import face_detected
 
     encoder = encoder or cached_encoder("lit-minilm")
     prompts = evaluation_prompts()[:: config.prompt_stride]
@@ -213,6 +239,7 @@ def evaluate_textures(
         result = texture_head(model, head.normal_map, prompt.text, settings, seed=1000 * s + 10 * h)
         generated[p, h, s] = result.texture
         rectification = result.rectification
+        measured_as = MEASURED_AS.get(prompt.attribute, prompt.attribute)
         rows.append(
             {
                 "prompt": prompt.text,
@@ -220,12 +247,13 @@ def evaluate_textures(
                 "requested": prompt.value,
                 "head": h,
                 "seed": s,
-                "measured": measure_attributes(measurable_texture(result.texture))[prompt.attribute],
-                "measured_full": measure_attributes(measurable_texture(result.full))[prompt.attribute],
+                "measured": measure_attributes(measurable_texture(result.texture))[measured_as],
+                "measured_full": measure_attributes(measurable_texture(result.full))[measured_as],
                 "clip_generated": clip_score(encoder, prompt.text, _views(head, result.texture, config.render_size)),
                 "clip_reference": clip_score(
                     encoder, prompt.text, _views(head, _reference_texture(prompt, s), config.render_size)
                 ),
+                "window_detected": face_detected(result.texture),
                 "full_detected": rectification.full_landmarks is not None,
                 "partial_detected": rectification.partial_landmarks is not None,
                 "rectified": rectification.rectified,

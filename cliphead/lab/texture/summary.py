@@ -21,10 +21,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cliphead.lab.texture.evaluation import COLOUR_ATTRIBUTES
+from cliphead.lab.texture.evaluation import COLOUR_ATTRIBUTES, MEASURED_AS, UNSEEN_WORD_ATTRIBUTE
 
 #: Accuracy the colour attributes (:data:`~cliphead.lab.texture.evaluation.COLOUR_ATTRIBUTES`) are held to.
 ACCURACY_BAR = 0.8
+#: Colour words no training caption uses are held to this multiple of their chance level.
+UNSEEN_WORD_CHANCE_MULTIPLE = 3.0
+#: Share of generated textures whose face window shows the face detector a face, and share of full textures on
+#: which the rectification's FaceMesh finds one.
+WINDOW_DETECTION_BAR = 0.6
+FULL_DETECTION_BAR = 0.5
 #: Landmark error after rectification (fraction of the texture width) the rectification is held to.
 LANDMARK_ERROR_BAR = 0.02
 #: Note of every landmark-error row.
@@ -55,13 +61,16 @@ def attribute_rows(frame: pd.DataFrame, instrument: dict[str, float], autoencode
     """
     rows = []
     for attribute, group in frame.groupby("attribute", sort=False):
+        measured_as = MEASURED_AS.get(attribute, attribute)
         note = (
             f"full texture before rectification {group['found_full'].mean():.3f}; "
             f"chance (requests shuffled) {chance_agreement(group):.3f}; "
-            f"instrument on painter textures {instrument.get(attribute, np.nan):.3f}, "
-            f"on their autoencoder reconstructions {autoencoder.get(attribute, np.nan):.3f}"
+            f"instrument on painter textures {instrument.get(measured_as, np.nan):.3f}, "
+            f"on their autoencoder reconstructions {autoencoder.get(measured_as, np.nan):.3f}"
         )
         bar = ACCURACY_BAR if attribute in COLOUR_ATTRIBUTES else None
+        if attribute == UNSEEN_WORD_ATTRIBUTE:
+            bar = UNSEEN_WORD_CHANCE_MULTIPLE * chance_agreement(group)
         rows.append(_row(f"attribute accuracy: {attribute}", group["found"].mean(), len(group), bar, note))
     colour = frame[frame["attribute"].isin(COLOUR_ATTRIBUTES)]
     pooled = "hair colour, skin, lipstick, beard colour pooled"
@@ -110,11 +119,18 @@ def _landmark_row(measure: str, value: float, n: int, bar: float | None = None) 
 
 
 def detection_rows(frame: pd.DataFrame) -> list[dict]:
-    """Detection rates on the full and partial textures, and their landmark errors where both are found."""
+    """MediaPipe's face detector on the final texture's face window (flat, unlit: :mod:`cliphead.lab.world.face_check`),
+    FaceMesh's detection rates on the full and partial textures, and their landmark errors where both are found."""
     both = frame[frame["full_detected"] & frame["partial_detected"]]
     partial_better = (both["error_partial"] < both["error_before"]).mean()
     return [
-        _landmark_row("detection rate: full texture", frame["full_detected"].mean(), len(frame)),
+        _landmark_row(
+            "face detector finds a face in the face window: generated texture",
+            frame["window_detected"].mean(),
+            len(frame),
+            WINDOW_DETECTION_BAR,
+        ),
+        _landmark_row("detection rate: full texture", frame["full_detected"].mean(), len(frame), FULL_DETECTION_BAR),
         _landmark_row("detection rate: partial texture", frame["partial_detected"].mean(), len(frame)),
         _landmark_row(
             "partial texture placed the features better (share, where both found)", partial_better, len(both)
