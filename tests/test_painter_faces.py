@@ -113,17 +113,7 @@ def test_mediapipe_finds_a_face_in_most_detailed_face_windows():
 
 def test_the_instrument_reads_detailed_textures_as_it_reads_plain_ones():
     # Measured on 150 such textures (seed 1), plain and detailed alike: 1.0 for every attribute, style 0.98.
-    classifiers = measure.calibration()
-    hits: dict[str, list[bool]] = {attribute: [] for attribute in measure.MEASURED_ATTRIBUTES}
-    for index in range(30):
-        rng = np.random.default_rng([1, index])
-        record = measure._calibration_record(rng, index)  # the held-out draw of calibration_accuracy
-        texture = paint_texture(record, 512, seed=int(rng.integers(2**31)), painter="detailed")
-        reading = measure.measure_attributes(texture)
-        for attribute in classifiers:
-            if measure.measurable(record, attribute):
-                hits[attribute].append(reading[attribute] == measure.true_value(record, attribute))
-    accuracy = {attribute: float(np.mean(found)) for attribute, found in hits.items()}
+    accuracy = measure.calibration_accuracy(n=30, seed=1, paint_size=512, painter="detailed")
     for attribute, minimum in {"hair_colour": 0.95, "skin": 0.95, "lipstick": 0.9, "beard_colour": 0.9}.items():
         assert accuracy[attribute] >= minimum, accuracy
     assert accuracy["style"] >= 0.9, accuracy

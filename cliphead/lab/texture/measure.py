@@ -197,15 +197,20 @@ def _calibration_record(rng: np.random.Generator, index: int) -> Attributes:
 
 
 def _painted_samples(
-    n: int, seed: int, paint_size: int, transform: Callable[[np.ndarray], np.ndarray] | None = None
+    n: int,
+    seed: int,
+    paint_size: int,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    painter: str = "plain",
 ) -> list[tuple[Attributes, np.ndarray]]:
-    """``n`` calibration records with their textures painted at ``paint_size``, reduced to ``MEASURE_SIZE``,
-    passed through ``transform`` if given (an RGB texture in [0, 1] → the same), in CIELAB."""
+    """``n`` calibration records with their textures painted by ``painter`` at ``paint_size``, reduced to
+    ``MEASURE_SIZE``, passed through ``transform`` if given (an RGB texture in [0, 1] → the same), in CIELAB."""
     samples = []
     for index in range(n):
         rng = np.random.default_rng([seed, index])
         record = _calibration_record(rng, index)
-        texture = _area_reduce(paint_texture(record, paint_size, seed=int(rng.integers(2**31))), MEASURE_SIZE)
+        texture = paint_texture(record, paint_size, seed=int(rng.integers(2**31)), painter=painter)
+        texture = _area_reduce(texture, MEASURE_SIZE)
         if transform is not None:
             texture = np.clip(transform(texture), 0.0, 1.0)
         samples.append((record, rgb2lab(texture)))
@@ -264,8 +269,9 @@ def calibration_accuracy(
     seed: int = 1,
     paint_size: int = TRAINING_PAINT_SIZE,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    painter: str = "plain",
 ) -> dict[str, float]:
-    """The instrument's own accuracy per attribute on ``n`` fresh painter textures (drawn as the
+    """The instrument's own accuracy per attribute on ``n`` fresh textures of ``painter`` (drawn as the
     calibration's are, with another seed), over the textures that show the attribute (NaN if none does).
 
     With ``transform`` (e.g. an autoencoder's round trip), the accuracy on the transformed textures:
@@ -275,7 +281,7 @@ def calibration_accuracy(
         raise ValueError(f"seed {seed} is the calibration's; held-out textures need another")
     classifiers = calibration()
     hits: dict[str, list[bool]] = {attribute: [] for attribute in MEASURED_ATTRIBUTES}
-    for record, lab in _painted_samples(n, seed, paint_size, transform):
+    for record, lab in _painted_samples(n, seed, paint_size, transform, painter):
         for attribute, model in classifiers.items():
             if measurable(record, attribute):
                 hits[attribute].append(model.predict(_features(lab, attribute)) == true_value(record, attribute))
