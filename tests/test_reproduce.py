@@ -199,7 +199,7 @@ def test_reproduce_06_and_07_quick(tmp_path):
     assert 0 <= summary.loc["attribute accuracy: colour attributes", "value"] <= 1
     assert 0 <= summary.loc["detection rate: full texture", "value"] <= 1
     items = pd.read_csv(results / "texture_eval_items.csv")
-    assert len(items) == 7 and items["clip_generated"].between(-1, 1).all()
+    assert len(items) == 9 and items["clip_generated"].between(-1, 1).all()
     for name in (
         "texture_training_triples.png",
         "texture_training_curves.png",
