@@ -142,7 +142,6 @@ def test_weight_average_follows_the_weights_at_its_decay():
 
 
 def test_shipped_weights_are_listed_small_and_intact():
-    from cliphead.lab.texture.recipe import ANNEAL_COMMAND
     from cliphead.weights.manifest import MANIFEST, WEIGHTS_DIR, verify_manifest
 
     entries = json.loads(MANIFEST.read_text())
@@ -151,7 +150,10 @@ def test_shipped_weights_are_listed_small_and_intact():
     sizes = [(WEIGHTS_DIR / name).stat().st_size for name in parts]
     assert max(sizes) <= 16 * 2**20 and sum(sizes) <= 40 * 2**20
     assert entries["texture_vae.safetensors"]["command"] == "cliphead train texture --install"
-    denoisers = f"cliphead train texture --install (at commit b4c657e), then {ANNEAL_COMMAND}"
+    denoisers = (
+        "cliphead train texture --install (at commit b4c657e), then cliphead train texture --anneal --install, "
+        "then cliphead train texture --anneal --anneal-steps 1000 --install"
+    )
     assert all(entries[f"texture_{part}.safetensors"]["command"] == denoisers for part in ("unet", "controlnet"))
     history = __import__("pandas").read_csv(WEIGHTS_DIR / "texture_controlnet.history.csv")
     assert list(dict.fromkeys(history["phase"])) == ["controlnet", "anneal"]

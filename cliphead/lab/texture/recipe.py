@@ -27,8 +27,9 @@ DESCRIPTIONS = {
 #: The phases whose losses each part's shipped history holds (phases 3 and 4 train the UNet too; their losses
 #: are logged with the ControlNet's).
 PART_PHASES = {"vae": ("autoencoder",), "unet": ("unet",), "controlnet": ("controlnet", "anneal")}
-#: Phase 4 alone on the shipped weights; the manifest lists each part's commands in the order they ran.
-ANNEAL_COMMAND = "cliphead train texture --anneal --install"
+#: A continuation of ``n`` phase 4 steps averages the weights with decay ``AVERAGE_REMAINDER ** (1 / n)``, so the
+#: first step's weights keep that share of the average: 0.999 at the ``full`` preset's 3000 steps.
+AVERAGE_REMAINDER = 0.05
 #: ``full`` trains the shipped model; ``quick`` a 64 px model on 96 textures for a few steps, in a minute.
 #: (The training config is the recipe: it nests the triples' and the model's configs.)
 PRESETS = {
@@ -56,9 +57,10 @@ def train_texture(
     base: str | None = None,
     workers: int | None = None,
     anneal: Path | None = None,
+    anneal_steps: int | None = None,
 ) -> dict:
     """Train ControlNet_uv (embedded from scratch, or a ControlNet on the Stable Diffusion folder ``base``, or
-    phase 4 alone on the embedded weights in ``anneal``) into ``out``.
+    phase 4 alone on the embedded weights in ``anneal``, for the preset's steps or ``anneal_steps``) into ``out``.
 
     ``out`` gets the weights (the three embedded parts, or a ``controlnet/`` folder in the diffusers
     layout), ``history.csv`` (loss per step and phase), ``snapshots.npz`` (the snapshot prompts'
@@ -71,7 +73,11 @@ def train_texture(
         raise ValueError("--anneal continues the embedded model; drop --base.")
     if anneal is not None and install and Path(anneal).resolve() != WEIGHTS_DIR:
         raise ValueError("--anneal --install continues the shipped weights; drop WEIGHTS_DIR or --install.")
+    if anneal_steps is not None and (anneal is None or anneal_steps < 1):
+        raise ValueError("--anneal-steps sets the length of an --anneal run: a positive number, with --anneal.")
     config = PRESETS[preset]
+    if anneal_steps is not None:
+        config = replace(config, anneal_steps=anneal_steps, ema_decay=AVERAGE_REMAINDER ** (1 / anneal_steps))
     if anneal is not None:  # each phase 4 on the same weights draws its own batches and noise
         config = replace(config, seed=config.seed + anneal_rounds_beside(anneal, config.anneal_steps))
     start = time.perf_counter()
@@ -83,6 +89,7 @@ def train_texture(
         config, base=base, workers=workers, anneal=trained, first_snapshot_step=first_snapshot_step
     )
     command = "cliphead train texture" + (" --quick" if preset == "quick" else "") + (" --anneal" if anneal else "")
+    command += f" --anneal-steps {anneal_steps}" if anneal_steps is not None else ""
     command += " --install" if install else ""
     if base:
         command += f" --base {base}"
@@ -107,7 +114,8 @@ def train_texture(
     final = history.groupby("phase")["loss"].apply(lambda losses: float(losses.tail(50).mean()))
     payload = {"weights": [str(path) for path in weights], "final_loss": final.round(5).to_dict(), "seconds": seconds}
     if install:
-        payload.update(_install(out, history, annealed=anneal is not None, earlier_snapshots=earlier_snapshots))
+        annealed = command.removeprefix("cliphead train texture ").removesuffix(" --install") if anneal else None
+        payload.update(_install(out, history, annealed=annealed, earlier_snapshots=earlier_snapshots))
     return payload
 
 
@@ -134,9 +142,12 @@ def anneal_rounds_beside(folder: Path, anneal_steps: int) -> int:
     return 0
 
 
-def _install(out: Path, history: pd.DataFrame, annealed: bool, earlier_snapshots: dict[str, np.ndarray] | None) -> dict:
+def _install(
+    out: Path, history: pd.DataFrame, annealed: str | None, earlier_snapshots: dict[str, np.ndarray] | None
+) -> dict:
     """Ship the run in ``out``: all three parts after a full run; the UNet and ControlNet after phase 4 alone
-    (``annealed``), with the shipped histories and snapshots (``earlier_snapshots``) extended by the new phase."""
+    (``annealed``: its arguments, e.g. ``--anneal --anneal-steps 1000``), with the shipped histories and snapshots
+    (``earlier_snapshots``) extended by the new phase."""
     installed = {}
     for part in ("unet", "controlnet") if annealed else PARTS:
         phase_history = out / f"history_{part}.csv"
@@ -144,7 +155,9 @@ def _install(out: Path, history: pd.DataFrame, annealed: bool, earlier_snapshots
         if annealed:
             rows = pd.concat([pd.read_csv(part_path(WEIGHTS_DIR, part).with_suffix(".history.csv")), rows])
         rows.to_csv(phase_history, index=False)
-        command = f"{shipped_command(part)}, then {ANNEAL_COMMAND}" if annealed else "cliphead train texture --install"
+        command = "cliphead train texture --install"
+        if annealed:
+            command = f"{shipped_command(part)}, then cliphead train texture {annealed} --install"
         installed[f"installed {part}"] = install_weights(
             part_path(out, part), phase_history, part_path(WEIGHTS_DIR, part), command, DESCRIPTIONS[part]
         )
