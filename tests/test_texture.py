@@ -341,3 +341,15 @@ def test_real_esrgan_generator_loads_its_file_and_upscales_four_times(tmp_path, 
     with pytest.raises(ValueError, match="RRDBNet"):
         save_file({"conv_first.weight": torch.zeros(8, 3, 3, 3)}, tmp_path / "bad.safetensors")
         load_upscaler(tmp_path / "bad.safetensors")
+
+
+def test_earlier_texture_weights_are_read_from_the_history(tmp_path):
+    from cliphead.lab.texture.before_after import weights_at
+    from cliphead.texture.checkpoints import PARTS, part_path
+    from cliphead.weights.manifest import WEIGHTS_DIR
+
+    folder = weights_at("HEAD", tmp_path / "head")
+    for part in PARTS:  # the shipped files are committed: HEAD's are the same bytes
+        assert part_path(folder, part).read_bytes() == part_path(WEIGHTS_DIR, part).read_bytes()
+    with pytest.raises(FileNotFoundError, match="not in this checkout's history"):
+        weights_at("0" * 40, tmp_path / "nowhere")

@@ -26,6 +26,15 @@ class ComparisonPrompt:
 
 #: The documented evaluation prompts: appearance, expression and shape words together, in sentence frames
 #: no training caption uses; each names one measured attribute.
+#: The README gallery's prompts: six expressions (``figures/gallery_expressions.png``, ``texture_before_after.png``).
+GALLERY_PROMPTS = (
+    "a laughing old man with a grey beard",
+    "a young woman with red hair, smiling",
+    "an angry man with black hair",
+    "a surprised woman with blonde hair",
+    "a sad old woman with white hair",
+    "a pouting young man with blue hair",
+)
 COMPARISON_PROMPTS = (
     ComparisonPrompt("a portrait of a laughing old man whose hair is white", "hair_colour", "white"),
     ComparisonPrompt("a portrait of a smiling young woman whose hair is red", "hair_colour", "red"),
