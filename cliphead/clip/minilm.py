@@ -75,7 +75,7 @@ class MiniLMTextTower:
     follow the folder's ``modules.json`` (Transformer → mean Pooling → Normalize).
     """
 
-    def __init__(self, batch_size: int = 128) -> None:
+    def __init__(self, batch_size: int = 128, device: str | torch.device = "cpu") -> None:
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
 
@@ -86,11 +86,13 @@ class MiniLMTextTower:
         self.tokenizer.no_padding()
         self.encoder = BertEncoder(BertConfig.from_file(folder / "config.json"))
         self.encoder.load_hugging_face(load_file(folder / "model.safetensors"))
-        self.encoder.eval()
+        self.device = torch.device(device)
+        self.encoder.eval().to(self.device)
         self.batch_size = batch_size
 
     def _token_batch(self, encodings: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token ids and attention mask, truncated to the model's limit, padded to the longest."""
+        """Token ids and attention mask, truncated to the model's limit, padded to the longest, on the tower's
+        device."""
         encodings = [ids[: self.max_tokens] for ids in encodings]
         for ids in encodings:
             if len(ids) == self.max_tokens and ids[-1] != SEP_ID:
@@ -101,11 +103,11 @@ class MiniLMTextTower:
         for row, ids in enumerate(encodings):
             batch[row, : len(ids)] = torch.tensor(ids)
             mask[row, : len(ids)] = 1
-        return batch, mask
+        return batch.to(self.device), mask.to(self.device)
 
     def token_states(self, texts: Sequence[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(n, max_tokens, 384)`` last-layer token states (zero past each prompt's end) and the ``(n,
-        max_tokens)`` mask of real tokens; prompts longer than ``max_tokens`` are truncated."""
+        max_tokens)`` mask of real tokens, on the tower's device; prompts longer than ``max_tokens`` are truncated."""
         encodings = [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
         truncated = [ids if len(ids) <= max_tokens else [*ids[: max_tokens - 1], SEP_ID] for ids in encodings]
         ids, mask = self._token_batch(truncated)
@@ -115,7 +117,8 @@ class MiniLMTextTower:
         return F.pad(states, (0, 0, 0, padding)), F.pad(mask, (0, padding))
 
     def encode(self, texts: Sequence[str], check: bool = True) -> torch.Tensor:
-        """``(n, 384)`` unit vectors; prompts over the 256-token limit are truncated with a warning."""
+        """``(n, 384)`` unit vectors, on the tower's device; prompts over the 256-token limit are truncated with
+        a warning."""
         texts = checked_prompts(texts) if check else list(texts)
         encodings = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
         for text, ids in zip(texts, encodings):
@@ -129,7 +132,11 @@ class MiniLMTextTower:
         return torch.cat(chunks)
 
 
-@lru_cache(maxsize=1)
-def minilm_text_tower() -> MiniLMTextTower:
-    """The text tower, loaded once per process (about 0.3 s)."""
-    return MiniLMTextTower()
+def minilm_text_tower(device: str | torch.device = "cpu") -> MiniLMTextTower:
+    """The text tower on ``device`` (default the CPU), loaded once per process and device (about 0.3 s)."""
+    return _text_tower(str(torch.device(device)))
+
+
+@lru_cache(maxsize=2)
+def _text_tower(device: str) -> MiniLMTextTower:
+    return MiniLMTextTower(device=device)

@@ -60,7 +60,10 @@ class AnchoredPosterior:
         return self._standardised(self.detail_mean)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A draw of the latent; its noise comes from ``generator`` (default: torch's) on the CPU, then moves to
+        the latent's device, so a draw does not depend on the device."""
         noise = torch.randn(self.detail_mean.shape, generator=generator, dtype=self.detail_mean.dtype)
+        noise = noise.to(self.detail_mean.device)
         return self._standardised(self.detail_mean + torch.exp(0.5 * self.detail_logvar) * noise)
 
     def kl(self) -> torch.Tensor:

@@ -42,12 +42,13 @@ def part_path(folder: Path, part: str) -> Path:
 
 
 def save_texture_model(model: ControlNetUV, config: TextureModelConfig, folder: Path) -> list[Path]:
-    """Write the embedded model's three parts into ``folder`` (fp16); refuses a file over 16 MB."""
+    """Write the embedded model's three parts into ``folder`` (fp16, from CPU copies of the tensors, wherever the
+    model is); refuses a file over 16 MB."""
     folder.mkdir(parents=True, exist_ok=True)
     description = {"format": FORMAT, "config": config.to_dict()}
     paths = []
     for part, module in model.modules().items():
-        tensors = {name: t.detach().to(torch.float16).contiguous() for name, t in module.state_dict().items()}
+        tensors = {name: t.detach().to("cpu", torch.float16).contiguous() for name, t in module.state_dict().items()}
         paths.append(save_weights(tensors, part_path(folder, part), description))
     return paths
 

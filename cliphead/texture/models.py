@@ -133,6 +133,18 @@ class ControlNetUV:
     def modules(self) -> dict[str, nn.Module]:
         return {"vae": self.vae, "unet": self.unet, "controlnet": self.controlnet}
 
+    @property
+    def device(self) -> torch.device:
+        """Where the networks are (the UNet's parameters)."""
+        return next(self.unet.parameters()).device
+
+    def to(self, device: str | torch.device) -> ControlNetUV:
+        """Move the three networks and the text context to ``device`` (in place); returns the model."""
+        for module in self.modules().values():
+            module.to(device)
+        self.text = self.text.to(device)
+        return self
+
     def predict(
         self,
         noisy: torch.Tensor,

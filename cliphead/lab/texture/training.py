@@ -109,11 +109,13 @@ def face_weights(size: int, weight: float) -> torch.Tensor:
 def train_autoencoder(
     model: ControlNetUV, triples: TextureTriples, config: TextureTrainingConfig, record: TrainingRecord
 ) -> None:
-    """Phase 1. The autoencoder standardises its latent channels itself, so the latent scale stays 1."""
+    """Phase 1, on the model's device. The autoencoder standardises its latent channels itself, so the latent
+    scale stays 1."""
     rng = np.random.default_rng([config.seed, 1])
+    device = model.device
     textures = np.concatenate([triples.textures_whole, triples.textures_face])
     is_face = np.arange(len(textures)) >= len(triples.textures_whole)
-    weights = face_weights(model.texture_size, config.face_weight)
+    weights = face_weights(model.texture_size, config.face_weight).to(device)
     optimiser = torch.optim.AdamW(model.vae.parameters(), lr=config.autoencoder_lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.autoencoder_steps)
     model.vae.train()
@@ -121,7 +123,7 @@ def train_autoencoder(
     with _progress(config.autoencoder_steps, "texture: autoencoder") as bar:
         for step in range(config.autoencoder_steps):
             chosen = rng.integers(len(textures), size=config.autoencoder_batch)
-            images = _resized(as_model_images(textures[chosen]), model.texture_size)
+            images = _resized(as_model_images(textures[chosen], device), model.texture_size)
             posterior = model.vae.encode(images).latent_dist
             reconstruction = model.vae.decode(posterior.sample()).sample
             error = reconstruction - images
@@ -137,15 +139,15 @@ def train_autoencoder(
             bar.update()
     model.vae.eval()
     sample = textures[rng.integers(len(textures), size=min(512, len(textures)))]
-    model.vae.fit_standardisation(_resized(as_model_images(sample), model.texture_size))
+    model.vae.fit_standardisation(_resized(as_model_images(sample, device), model.texture_size))
 
 
 def encode_latents(model: ControlNetUV, textures: np.ndarray, batch: int = 64) -> torch.Tensor:
-    """Posterior means of uint8 textures, times the model's latent scale."""
+    """Posterior means of uint8 textures, times the model's latent scale, on the model's device."""
     chunks = []
     with torch.no_grad():
         for start in range(0, len(textures), batch):
-            images = _resized(as_model_images(textures[start : start + batch]), model.texture_size)
+            images = _resized(as_model_images(textures[start : start + batch], model.device), model.texture_size)
             chunks.append(model.vae.encode(images).latent_dist.mean * model.latent_scale)
     return torch.cat(chunks)
 
@@ -157,8 +159,11 @@ def _denoising_loss(
     hints: torch.Tensor | None,
     rng: torch.Generator,
 ) -> torch.Tensor:
-    noise = torch.randn(latents.shape, generator=rng)
+    """The denoising loss of a batch; noise and timesteps are drawn from the CPU generator ``rng`` (the same draws
+    on every device), then moved to the latents' device."""
+    noise = torch.randn(latents.shape, generator=rng).to(latents.device)
     steps = torch.randint(0, model.scheduler.config.num_train_timesteps, (len(latents),), generator=rng)
+    steps = steps.to(latents.device)
     noisy = model.scheduler.add_noise(latents, noise, steps)
     predicted = model.predict(noisy, steps, prompts.denoiser_inputs(), hints)
     target = (
@@ -214,9 +219,9 @@ def train_denoisers(
     phases: tuple[str, ...] = ("unet", "controlnet", "anneal"),
     first_snapshot_step: int = 0,
 ) -> None:
-    """Phases 2, 3 and 4 (module doc); ``phases=("controlnet",)`` with a frozen base fine-tunes a ControlNet,
-    ``phases=("anneal",)`` continues trained weights. Snapshots are taken over phase 3 and at the end of
-    phase 4, numbered from ``first_snapshot_step`` on."""
+    """Phases 2, 3 and 4 (module doc), on the model's device; ``phases=("controlnet",)`` with a frozen base
+    fine-tunes a ControlNet, ``phases=("anneal",)`` continues trained weights. Snapshots are taken over phase 3
+    and at the end of phase 4, numbered from ``first_snapshot_step`` on."""
     rng = np.random.default_rng([config.seed, 2])
     noise_rng = torch.Generator().manual_seed(config.seed)
     whole = encode_latents(model, triples.textures_whole)
@@ -238,7 +243,7 @@ def train_denoisers(
                 heads = rng.integers(len(triples.normals_whole), size=config.batch)
                 chosen = rng.integers(len(triples.textures_whole), size=config.batch)
                 is_face = torch.from_numpy(rng.random(config.batch) < share)
-                latents = torch.where(is_face[:, None, None, None], face[chosen], whole[chosen])
+                latents = torch.where(is_face.to(model.device)[:, None, None, None], face[chosen], whole[chosen])
                 texts = [str(triples.captions[t, rng.integers(triples.captions.shape[1])]) for t in chosen]
                 prompts = model.text(_prompts(texts, config.prompt_dropout, rng))
                 hints = None
@@ -246,7 +251,7 @@ def train_denoisers(
                     maps = np.where(
                         is_face.numpy()[:, None, None, None], triples.normals_face[heads], triples.normals_whole[heads]
                     )
-                    hints = _resized(as_model_images(maps), model.texture_size)
+                    hints = _resized(as_model_images(maps, model.device), model.texture_size)
                 loss = _denoising_loss(model, latents, prompts, hints, noise_rng)
                 optimiser.zero_grad()
                 loss.backward()
@@ -274,23 +279,32 @@ def train_texture_model(
     triples: TextureTriples | None = None,
     anneal: ControlNetUV | None = None,
     first_snapshot_step: int = 0,
+    device: str = "cpu",
 ) -> tuple[ControlNetUV, TrainingRecord]:
     """Train the embedded ControlNet_uv from scratch, or (``base``) a ControlNet on a Stable Diffusion folder, or
-    run phase 4 alone on the trained embedded model ``anneal`` (its snapshots numbered from ``first_snapshot_step``)."""
+    run phase 4 alone on the trained embedded model ``anneal`` (its snapshots numbered from ``first_snapshot_step``).
+
+    The model is trained on ``device`` (``"cpu"``, ``"cuda"``, ...; batches, noise and text states are moved
+    there; the noise is drawn on the CPU, so the CPU's results do not depend on this argument) and returned on
+    the CPU. On a CUDA device, float32 products may use TF32 and cuDNN picks its fastest convolutions.
+    """
     from cliphead.lab.texture.data import load_texture_triples
     from cliphead.texture.models import embedded_controlnet, load_stable_diffusion
 
+    if torch.device(device).type == "cuda":
+        torch.set_float32_matmul_precision("high")
+        torch.backends.cudnn.benchmark = True
     triples = triples or load_texture_triples(config.data, workers=workers)
     record = TrainingRecord()
     if anneal is not None:
-        model = anneal
+        model = anneal.to(device)
         train_denoisers(model, triples, config, record, phases=("anneal",), first_snapshot_step=first_snapshot_step)
     elif base is None:
-        model = embedded_controlnet(config.model, config.seed)
+        model = embedded_controlnet(config.model, config.seed).to(device)
         train_autoencoder(model, triples, config, record)
         train_denoisers(model, triples, config, record)
     else:
-        model = load_stable_diffusion(base)
+        model = load_stable_diffusion(base).to(device)
         model.vae.eval().requires_grad_(False)
         train_denoisers(model, triples, replace(config, train_unet=False), record, phases=("controlnet",))
-    return model, record
+    return model.to("cpu"), record
