@@ -65,7 +65,7 @@ def test_a_moved_face_is_brought_back(normal_maps, tmp_path):
         full = _move_face(_painted(seed, 128), FACE_SHIFT)
         partial = _face_crop(_painted(seed, 512), 128)
         result = rectify(full, partial, normal_maps[128], _face_crop(normal_maps[512], 128))
-        assert result.rectified and result.reason is None
+        assert result.rectified and result.warped and result.reason is None
         assert result.texture.shape == (512, 512, 3) and np.isfinite(result.texture).all()
         assert result.error_after < result.error_before and result.error_after < 0.02, result
     assert rectification_figure(full, partial, result, tmp_path / "rectification.png").stat().st_size > 0
@@ -87,6 +87,17 @@ def test_a_blank_texture_is_left_as_it_is(normal_maps):
     assert not result.rectified and "no face" in result.reason
     assert result.texture.shape == (512, 512, 3) and np.isfinite(result.texture).all()
     assert np.allclose(result.texture, 0.5)
+
+
+def test_a_face_found_on_the_partial_texture_alone_is_pasted_unwarped(normal_maps):
+    grey = np.full((128, 128, 3), 0.5, np.float32)
+    partial = _face_crop(_painted(1, 512), 128)
+    result = rectify(grey, partial, normal_maps[128], _face_crop(normal_maps[512], 128))
+    assert result.rectified and not result.warped and result.reason is None and result.full_landmarks is None
+    assert result.error_after < 0.02, result.error_after  # the pasted face sits on the layout's targets
+    assert not np.allclose(result.texture, 0.5) and np.allclose(result.texture[:8, :8], 0.5)
+    kept = rectify(grey, partial, normal_maps[128], _face_crop(normal_maps[512], 128), paste_unwarped=False)
+    assert not kept.rectified and kept.reason == "no face found on the full texture"
 
 
 def test_non_finite_input_is_refused(normal_maps):

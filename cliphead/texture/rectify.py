@@ -13,6 +13,10 @@ before anything is warped: when the partial texture's detected features are no c
 targets than the full texture's, pasting it would move the face away from the geometry, and the
 full texture is kept with that reason.
 
+When no face is found on the full texture but one is on the partial texture, there is nothing to warp,
+and the full texture's face is unreadable: the partial texture is pasted as it was generated
+(``paste_unwarped``), since its face is the one the detector can read.
+
 The warp is local: it is evaluated inside the face window only, with the window's border held fixed,
 and the rest of the texture is only resampled to the output size.
 """
@@ -65,6 +69,7 @@ class Rectification:
     error_after: float | None  # landmark error of the result, in texture widths
     rectified: bool
     reason: str | None = None  # why the texture was left as it was
+    warped: bool = False  # whether the full texture was warped before the paste (not when it shows no face)
 
 
 def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -143,7 +148,12 @@ def _reason_to_skip(error_before: float | None, error_partial: float | None) -> 
 
 
 def rectify(
-    full: np.ndarray, partial: np.ndarray, full_normals: np.ndarray, partial_normals: np.ndarray, out_size: int = 512
+    full: np.ndarray,
+    partial: np.ndarray,
+    full_normals: np.ndarray,
+    partial_normals: np.ndarray,
+    out_size: int = 512,
+    paste_unwarped: bool = True,
 ) -> Rectification:
     """Rectify the full texture's face with the partial texture (CLIP-Head supplementary §3).
 
@@ -153,7 +163,8 @@ def rectify(
     ``out_size``, warped so its facial features land on the partial texture's, and the partial
     texture is pasted over the face. If no face is found on either texture, or the partial texture's
     features are no closer to the layout's landmarks than the full texture's (see the module doc),
-    the resampled full texture comes back unchanged with ``rectified=False`` and the reason.
+    the resampled full texture comes back unchanged with ``rectified=False`` and the reason. If a face
+    is found on the partial texture alone, it is pasted without a warp (``paste_unwarped``, the default).
     """
     for name, image in (
         ("full", full),
@@ -174,28 +185,40 @@ def rectify(
     error_partial = None if partial_landmarks is None else landmark_error(partial_landmarks, out_size)
 
     reason = _reason_to_skip(error_before, error_partial)
-    if reason is not None:
+    unwarped = paste_unwarped and full_landmarks is None and partial_landmarks is not None
+    if reason is not None and not unwarped:
         log.info("texture left unrectified: %s", reason)
         return Rectification(
             upsampled, full_landmarks, partial_landmarks, None, error_before, error_partial, None, False, reason
         )
 
-    features = feature_indices()
-    warped = warp_face(upsampled, source_points=full_landmarks[features], target_points=partial_landmarks[features])
-    texture = paste_face(warped, partial)
+    if not unwarped:
+        features = feature_indices()
+        source, target = full_landmarks[features], partial_landmarks[features]
+        upsampled = warp_face(upsampled, source_points=source, target_points=target)
+    texture = paste_face(upsampled, partial)
     rectified_landmarks = detect_landmarks(texture, resize_image(full_normals, out_size))
     error_after = None if rectified_landmarks is None else landmark_error(rectified_landmarks, out_size)
     return Rectification(
-        texture, full_landmarks, partial_landmarks, rectified_landmarks, error_before, error_partial, error_after, True
+        texture,
+        full_landmarks,
+        partial_landmarks,
+        rectified_landmarks,
+        error_before,
+        error_partial,
+        error_after,
+        True,
+        warped=not unwarped,
     )
 
 
 def rectification_record(rectification: Rectification | None, reason_key: str = "skipped_because") -> dict:
     """What a ``meta.json`` records of a rectification (``None``: it was off): whether it ran, why not (under
-    ``reason_key``) and the landmark errors of the full, partial and rectified textures."""
+    ``reason_key``), whether the full texture was warped, and the landmark errors of the full, partial and rectified textures."""
     ran = rectification is not None
     return {
         "rectified": bool(ran and rectification.rectified),
+        "warped": bool(ran and rectification.warped),
         reason_key: rectification.reason if ran else None,
         "landmark_error_before": rectification.error_before if ran else None,
         "landmark_error_partial": rectification.error_partial if ran else None,
