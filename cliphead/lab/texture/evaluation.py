@@ -257,6 +257,7 @@ def evaluate_textures(
                 "full_detected": rectification.full_landmarks is not None,
                 "partial_detected": rectification.partial_landmarks is not None,
                 "rectified": rectification.rectified,
+                "warped": rectification.warped,
                 "error_before": rectification.error_before,
                 "error_partial": rectification.error_partial,
                 "error_after": rectification.error_after,

@@ -27,10 +27,8 @@ from cliphead.lab.texture.evaluation import COLOUR_ATTRIBUTES, MEASURED_AS, UNSE
 ACCURACY_BAR = 0.8
 #: Colour words no training caption uses are held to this multiple of their chance level.
 UNSEEN_WORD_CHANCE_MULTIPLE = 3.0
-#: Share of generated textures whose face window shows the face detector a face, and share of full textures on
-#: which the rectification's FaceMesh finds one.
+#: Share of generated textures whose face window shows the face detector a face.
 WINDOW_DETECTION_BAR = 0.6
-FULL_DETECTION_BAR = 0.5
 #: Landmark error after rectification (fraction of the texture width) the rectification is held to.
 LANDMARK_ERROR_BAR = 0.02
 #: Note of every landmark-error row.
@@ -119,18 +117,18 @@ def _landmark_row(measure: str, value: float, n: int, bar: float | None = None) 
 
 
 def detection_rows(frame: pd.DataFrame) -> list[dict]:
-    """MediaPipe's face detector on the final texture's face window (flat, unlit: :mod:`cliphead.lab.world.face_check`),
-    FaceMesh's detection rates on the full and partial textures, and their landmark errors where both are found."""
+    """MediaPipe's face detector on the final texture's face window (flat, unlit: :mod:`cliphead.lab.world.face_check`;
+    absent from item tables written before it was measured), FaceMesh's detection rates on the full and partial
+    textures, and their landmark errors where both are found."""
     both = frame[frame["full_detected"] & frame["partial_detected"]]
     partial_better = (both["error_partial"] < both["error_before"]).mean()
+    window = []
+    if "window_detected" in frame:
+        measure = "face detector finds a face in the face window: generated texture"
+        window.append(_landmark_row(measure, frame["window_detected"].mean(), len(frame), WINDOW_DETECTION_BAR))
     return [
-        _landmark_row(
-            "face detector finds a face in the face window: generated texture",
-            frame["window_detected"].mean(),
-            len(frame),
-            WINDOW_DETECTION_BAR,
-        ),
-        _landmark_row("detection rate: full texture", frame["full_detected"].mean(), len(frame), FULL_DETECTION_BAR),
+        *window,
+        _landmark_row("detection rate: full texture", frame["full_detected"].mean(), len(frame)),
         _landmark_row("detection rate: partial texture", frame["partial_detected"].mean(), len(frame)),
         _landmark_row(
             "partial texture placed the features better (share, where both found)", partial_better, len(both)
@@ -141,16 +139,24 @@ def detection_rows(frame: pd.DataFrame) -> list[dict]:
 
 
 def rectification_rows(frame: pd.DataFrame) -> list[dict]:
-    """How often the rectification ran, the landmark error before and after it, and of the final texture."""
+    """How often the rectification ran (and, where the item table records it, how often it pasted without a warp,
+    finding no face on the full texture), the landmark error before and after it, and of the final texture.
+    The error before, and whether the rectification lowered it, exist only where it warped."""
     rectified = frame[frame["rectified"]]
     after = rectified["error_after"]
-    lowered = (after < rectified["error_before"]).mean()
+    compared = rectified[rectified["error_before"].notna()]
+    lowered = (compared["error_after"] < compared["error_before"]).mean()
     final_error = frame["error_after"].where(frame["rectified"], frame["error_before"])
+    unwarped = []
+    if "warped" in frame:
+        measure = "rectification pasted without a warp (share, where rectified)"
+        unwarped.append(_landmark_row(measure, 1.0 - rectified["warped"].mean(), len(rectified)))
     return [
         _landmark_row("rectification ran", frame["rectified"].mean(), len(frame)),
-        _landmark_row("landmark error before (where rectified)", rectified["error_before"].mean(), len(rectified)),
+        *unwarped,
+        _landmark_row("landmark error before (where rectified)", rectified["error_before"].mean(), len(compared)),
         _landmark_row("landmark error after (where rectified)", after.mean(), after.notna().sum(), LANDMARK_ERROR_BAR),
-        _landmark_row("rectification lowered the error (share)", lowered, len(rectified)),
+        _landmark_row("rectification lowered the error (share)", lowered, len(compared)),
         _landmark_row(
             "landmark error of the final texture (where a face is found on it)",
             final_error.mean(),
