@@ -208,16 +208,12 @@ def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e
         )
     scale = max(1.0, float(np.ptp(vertices, axis=0).max()))
     vertices, faces = merge_close_vertices(vertices, faces, tolerance=1e-9 * scale)
-    repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 2] == faces[:, 0])
-    zero_area = face_areas(vertices, faces) <= area_epsilon * scale**2
-    degenerate = repeated | zero_area
+    degenerate, duplicated = degenerate_faces(vertices, faces, area_epsilon * scale**2)
     if degenerate.any():
         notes.append(f"removed {int(degenerate.sum())} degenerate (zero-area) faces")
-        faces = faces[~degenerate]
-    _, first = np.unique(row_keys(np.sort(faces, axis=1)), return_index=True)
-    if len(first) < len(faces):
-        notes.append(f"removed {len(faces) - len(first)} duplicated faces")
-        faces = faces[np.sort(first)]
+    if duplicated.any():
+        notes.append(f"removed {int(duplicated.sum())} duplicated faces")
+    faces = faces[~(degenerate | duplicated)]
     if len(faces) == 0:
         raise MeshError("The mesh has no non-degenerate faces left.")
     labels = vertex_components(len(vertices), faces)
@@ -233,6 +229,26 @@ def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e
         )
     vertices, faces, _ = remove_unreferenced(vertices, faces)
     return CleanMesh(vertices, faces, notes)
+
+
+def degenerate_faces(vertices: np.ndarray, faces: np.ndarray, min_area: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Two face masks: degenerate (a repeated vertex index, or area ``<= min_area``), and duplicated (the same
+    three vertices as an earlier non-degenerate face, in any order)."""
+    repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 2] == faces[:, 0])
+    degenerate = repeated | (face_areas(vertices, faces) <= min_area)
+    kept = np.flatnonzero(~degenerate)
+    _, first = np.unique(row_keys(np.sort(faces[kept], axis=1)), return_index=True)
+    duplicated = np.zeros(len(faces), dtype=bool)
+    duplicated[kept] = True
+    duplicated[kept[first]] = False
+    return degenerate, duplicated
+
+
+def without_degenerate_faces(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mesh without degenerate or duplicated faces (:func:`degenerate_faces`) and unreferenced vertices."""
+    degenerate, duplicated = degenerate_faces(vertices, faces)
+    kept_vertices, kept_faces, _ = remove_unreferenced(vertices, faces[~(degenerate | duplicated)])
+    return kept_vertices, kept_faces
 
 
 def merge_close_vertices(

@@ -44,3 +44,34 @@ def test_ten_times_fewer_queries_at_256():
     grid = evaluate_coarse_to_fine(blobs_and_ring, [-1, -1, -1], [1, 1, 1], resolution=256)
     assert grid.values.shape == (257, 257, 257)
     assert grid.dense_queries >= 10 * grid.queries, (grid.queries, grid.dense_queries)
+
+
+def test_a_neck_cut_through_vertices_leaves_no_degenerate_face():
+    from cliphead.heads.remesh import crop_below
+    from cliphead.meshes import degenerate_faces
+
+    # A marching-cubes sphere cut a hair's breadth above a row of its vertices: the slice's new vertices land
+    # within the weld tolerance of the old ones, and welding collapses faces (91 here) unless they are dropped.
+    values = np.linalg.norm(np.mgrid[-1:1:33j, -1:1:33j, -1:1:33j], axis=0) - 0.7
+    vertices, faces, _, _ = marching_cubes(values.astype(np.float32), 0.0, spacing=(2 / 32,) * 3)
+    plane = float(np.sort(vertices[:, 1])[len(vertices) // 3]) + 1e-8
+    cut_vertices, cut_faces = crop_below(vertices, faces.astype(np.int64), plane)
+    degenerate, duplicated = degenerate_faces(cut_vertices, cut_faces)
+    assert not degenerate.any() and not duplicated.any()
+    assert np.array_equal(np.unique(cut_faces), np.arange(len(cut_vertices)))  # no unreferenced vertex
+    assert cut_vertices[:, 1].min() >= plane - 1e-7
+
+
+def test_no_neural_head_has_a_zero_area_face():
+    import torch
+
+    from cliphead.heads.checkpoints import cached_head_model
+    from cliphead.heads.generation import extract_canonical
+    from cliphead.meshes import degenerate_faces
+
+    model = cached_head_model(None)
+    for seed in range(100):
+        extraction = extract_canonical(model, model.sample_identity_code(seed), 64)
+        degenerate, duplicated = degenerate_faces(extraction.vertices, extraction.faces)
+        assert not degenerate.any() and not duplicated.any(), seed
+        assert torch.Size([len(np.unique(extraction.faces))]) == torch.Size([len(extraction.vertices)]), seed

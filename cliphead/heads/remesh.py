@@ -25,7 +25,14 @@ import numpy as np
 from scipy import ndimage
 from skimage.measure import marching_cubes
 
-from cliphead.meshes import MeshError, boundary_loops, clean_mesh, euler_characteristic, merge_close_vertices
+from cliphead.meshes import (
+    MeshError,
+    boundary_loops,
+    clean_mesh,
+    euler_characteristic,
+    merge_close_vertices,
+    without_degenerate_faces,
+)
 
 #: The neck crop plane (cm, ICT frame): 4-5 cm under the chin and above the ICT neck opening.
 NECK_PLANE_Y = -12.0
@@ -87,13 +94,16 @@ def marching_cubes_mesh(sdf: np.ndarray, axes: list[np.ndarray], level: float = 
 
 
 def crop_below(vertices: np.ndarray, faces: np.ndarray, plane_y: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cut the mesh exactly at ``y = plane_y`` and keep what lies above (an open neck boundary)."""
+    """Cut the mesh exactly at ``y = plane_y`` and keep what lies above (an open neck boundary).
+
+    The cut's new vertices that land on existing ones are welded; the faces this collapses are dropped."""
     from trimesh.intersections import slice_faces_plane
 
     kept_vertices, kept_faces = slice_faces_plane(
         vertices, faces, plane_normal=np.array([0.0, 1.0, 0.0]), plane_origin=np.array([0.0, plane_y, 0.0])
     )[:2]
-    return merge_close_vertices(np.asarray(kept_vertices, dtype=np.float64), np.asarray(kept_faces, dtype=np.int64))
+    welded = merge_close_vertices(np.asarray(kept_vertices, dtype=np.float64), np.asarray(kept_faces, dtype=np.int64))
+    return without_degenerate_faces(*welded)
 
 
 def remesh_head(
