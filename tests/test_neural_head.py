@@ -16,6 +16,7 @@ from cliphead.lab.heads.evaluation import NOSE_TIP, face_region, scan_surface
 from cliphead.heads.fitting import FitSettings, fit_identity
 from cliphead.heads.generation import extract_canonical, head_validity, neural_head
 from cliphead.heads.metrics import sample_surface, surface_metrics_by_region
+from cliphead.meshes import degenerate_faces
 from cliphead.lab.heads.recipe import PRESETS
 from cliphead.lab.heads.scans import load_scans
 from cliphead.weights.manifest import MANIFEST, MAX_WEIGHTS_BYTES, sha256_of
@@ -49,6 +50,9 @@ def test_one_hundred_random_samples_are_valid_heads(model):
         validity = head_validity(extraction.vertices, extraction.faces)
         if not validity["valid"]:
             invalid.append((seed, validity))
+        degenerate, duplicated = degenerate_faces(extraction.vertices, extraction.faces)  # nothing zero-area written
+        assert not degenerate.any() and not duplicated.any(), seed
+        assert len(np.unique(extraction.faces)) == len(extraction.vertices), seed  # no unreferenced vertex
         # What the clean-up drops or closes must be specks, not parts of the head.
         assert extraction.removed_faces < 0.01 * len(extraction.faces), (seed, extraction.removed_faces)
         assert extraction.capped_loops <= 1, seed
