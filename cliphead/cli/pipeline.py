@@ -202,10 +202,9 @@ def run_texture(args: argparse.Namespace) -> None:
         upscaler=Path(args.upscale) if args.upscale else None,
     )
     if meta["rectified"]:
-        how = (
-            f"rectified: landmark error {meta['landmark_error_before']:.2%} → {meta['landmark_error_after']:.2%} "
-            "of the texture width"
-        )
+        how = f"rectified: landmark error {_percent(meta['landmark_error_before'])} → "
+        how += f"{_percent(meta['landmark_error_after'])} of the texture width"
+        how += "" if meta["warped"] else " (no face on the full texture: the face window pasted unwarped)"
     elif args.no_rectify:
         how = "not rectified (--no-rectify)"
     else:
@@ -268,3 +267,8 @@ def _views(text: str) -> list[str | float]:
         elif view:
             views.append(view)
     return views
+
+
+def _percent(error: float | None) -> str:
+    """A landmark error as a percentage, or "no face found" where none was."""
+    return "no face found" if error is None else f"{error:.2%}"
