@@ -24,11 +24,13 @@ class MeshError(ValueError):
 
 @dataclass
 class CleanMesh:
-    """A mesh after :func:`clean_mesh`, with notes on what was repaired."""
+    """A mesh after :func:`clean_mesh`, with notes on what was repaired (and, from the UV module's repair stage,
+    the repairs' figures)."""
 
     vertices: np.ndarray
     faces: np.ndarray
     notes: list[str] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
 
 
 def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +100,7 @@ def row_keys(rows: np.ndarray) -> np.ndarray:
     return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
 
 
-def _edge_keys(edges: np.ndarray) -> np.ndarray:
+def edge_keys(edges: np.ndarray) -> np.ndarray:
     """One int64 per undirected edge (fast unique/sort instead of row-wise ``np.unique(axis=0)``)."""
     low, high = np.minimum(edges[:, 0], edges[:, 1]), np.maximum(edges[:, 0], edges[:, 1])
     return low * (int(edges.max()) + 1) + high
@@ -107,7 +109,7 @@ def _edge_keys(edges: np.ndarray) -> np.ndarray:
 def edge_face_counts(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique undirected edges (E, 2) and how many faces hold each."""
     edges = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    _, first, counts = np.unique(_edge_keys(edges), return_index=True, return_counts=True)
+    _, first, counts = np.unique(edge_keys(edges), return_index=True, return_counts=True)
     return np.sort(edges[first], axis=1), counts
 
 
@@ -125,7 +127,7 @@ def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
     if len(faces) == 0:
         return []
     directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    _, inverse, counts = np.unique(_edge_keys(directed), return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(edge_keys(directed), return_inverse=True, return_counts=True)
     border = directed[counts[inverse] == 1]
     if len(border) == 0:
         return []
@@ -216,9 +218,17 @@ def clean_mesh(vertices: np.ndarray, faces: np.ndarray, area_epsilon: float = 1e
     faces = faces[~(degenerate | duplicated)]
     if len(faces) == 0:
         raise MeshError("The mesh has no non-degenerate faces left.")
+    largest = largest_area_component(vertices, faces)
+    return CleanMesh(largest.vertices, largest.faces, notes + largest.notes)
+
+
+def largest_area_component(vertices: np.ndarray, faces: np.ndarray) -> CleanMesh:
+    """The connected component with the largest area (a note says so when there were several), without
+    unreferenced vertices."""
     labels = vertex_components(len(vertices), faces)
     face_labels = labels[faces[:, 0]]
     n_components = len(np.unique(face_labels))
+    notes = []
     if n_components > 1:
         area = np.bincount(face_labels, weights=face_areas(vertices, faces))
         keep = int(np.argmax(area))

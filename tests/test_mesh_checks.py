@@ -199,22 +199,23 @@ def cheek_hole(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, r
     return np.linalg.norm(vertices[faces].mean(axis=1) - centre, axis=1) < radius
 
 
-def test_extra_hole_is_refused(head):
+def test_extra_hole_is_refused_without_the_repair(head):
     vertices, faces, landmarks = head
     hole = cheek_hole(vertices, faces, landmarks)
     assert 3 <= hole.sum() < 200
     holed = faces[~hole]
     assert len(boundary_loops(holed)) == 2
     with pytest.raises(MeshError, match=r"1 hole\(s\) besides the neck") as raised:
-        prepare_head_mesh(vertices, holed)
-    assert "--fill-holes" in str(raised.value)
+        prepare_head_mesh(vertices, holed, repair=False)
+    assert "--no-repair" in str(raised.value)
 
 
-def test_extra_hole_is_filled_on_request(head):
+def test_extra_hole_is_filled_by_the_repair(head):
     vertices, faces, landmarks = head
     holed = faces[~cheek_hole(vertices, faces, landmarks)]
-    result = prepare_head_mesh(vertices, holed, fill_holes=True)
+    result = prepare_head_mesh(vertices, holed)
     assert any("filled 1 hole(s)" in note for note in result.notes), result.notes
+    assert result.figures["holes_filled"] == 1
     assert len(boundary_loops(result.faces)) == 1
     assert euler_characteristic(result.faces) == 1
     assert outward(result.vertices, result.faces)
@@ -223,15 +224,68 @@ def test_extra_hole_is_filled_on_request(head):
     assert np.isfinite(aligned.uv).all()
 
 
-def test_non_manifold_edge_is_refused(head):
-    vertices, faces, _ = head
+def with_fin(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The head with one extra face standing on an edge of face 100 (that edge then has three faces)."""
     a, b, c = faces[100]
     fin = vertices[a] + 2.0 * np.cross(vertices[b] - vertices[a], vertices[c] - vertices[a])
+    return np.concatenate([vertices, [fin]]), np.concatenate([faces, [[a, b, len(vertices)]]])
+
+
+def test_non_manifold_edge_is_refused_without_the_repair(head):
     with pytest.raises(MeshError, match="non-manifold"):
-        prepare_head_mesh(np.concatenate([vertices, [fin]]), np.concatenate([faces, [[a, b, len(vertices)]]]))
+        prepare_head_mesh(*with_fin(*head[:2]), repair=False)
 
 
-def test_handle_is_refused():
+def test_non_manifold_edge_is_split_and_the_fin_dropped(head):
+    vertices, faces, _ = head
+    result = prepare_head_mesh(*with_fin(vertices, faces))
+    assert result.figures == {"non_manifold_edges": 1, "split_vertices": 2}
+    assert any("split 1 non-manifold edge" in note for note in result.notes), result.notes
+    # The head keeps every face; its split vertices move a hair's breadth apart (at most 0.1 mm here).
+    assert len(result.faces) == len(faces)
+    assert np.allclose(np.sort(result.vertices, axis=0), np.sort(vertices, axis=0), atol=0.01)
+
+
+def test_vertices_welded_across_two_sheets_are_split(head):
+    """Two far-apart vertices of the head welded into one (a pinch): the two fans get their own copies again."""
+    vertices, faces, landmarks = head
+    nose, back = np.argmin(np.linalg.norm(vertices - landmarks[30], axis=1)), np.argmin(vertices[:, 2])
+    welded = np.where(faces == back, nose, faces)
+    result = prepare_head_mesh(vertices, welded)
+    assert result.figures["split_vertices"] == 1 and len(result.faces) == len(faces)
+    assert euler_characteristic(result.faces) == 1 and len(boundary_loops(result.faces)) == 1
+
+
+def sphere_with_loop(loop_radius: float, tube_radius: float, resolution: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """A head-sized sphere with a ring half sunk into its back (a handle, like a hair loop), open at the bottom."""
+    from skimage.measure import marching_cubes
+
+    axis = np.linspace(-12.0, 12.0, resolution)
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    sphere = np.sqrt(x**2 + y**2 + z**2) - 10.0
+    # A ring in the plane x = 0 centred on the sphere's surface at the back, upper half.
+    cy, cz = 10.0 * np.sin(0.6), -10.0 * np.cos(0.6)
+    ring = np.sqrt((np.sqrt((y - cy) ** 2 + (z - cz) ** 2) - loop_radius) ** 2 + x**2) - tube_radius
+    vertices, faces, _, _ = marching_cubes(np.minimum(sphere, ring), 0.0, spacing=(axis[1] - axis[0],) * 3)
+    vertices += axis[0]
+    keep = vertices[faces].mean(axis=1)[:, 1] > -8.0
+    opened = clean_mesh(vertices, faces[keep])
+    return opened.vertices, opened.faces
+
+
+def test_handle_is_removed_by_re_meshing_with_a_closing():
+    vertices, faces = sphere_with_loop(1.6, 0.5)
+    assert len(boundary_loops(faces)) == 1 and euler_characteristic(faces) == -1
+    result = prepare_head_mesh(vertices, faces)
+    assert euler_characteristic(result.faces) == 1 and len(boundary_loops(result.faces)) == 1
+    assert result.figures["handles_removed"] == 1 and result.figures["closing_voxels"] >= 1
+    # Away from the loop the surface stays put: the sphere's front is within a fraction of a millimetre.
+    front = result.vertices[result.vertices[:, 2] > 5.0]
+    assert np.abs(np.linalg.norm(front, axis=1) - 10.0).max() < 0.1
+    assert result.figures["hausdorff_mm"] < 10.0
+
+
+def test_handle_is_refused_without_the_repair_or_when_too_wide():
     torus = trimesh.creation.torus(major_radius=8.0, minor_radius=3.0)  # ring in the xy plane, head-sized
     vertices, faces = np.asarray(torus.vertices), np.asarray(torus.faces)
     # Open a "neck" at the bottom of the ring.
@@ -239,8 +293,10 @@ def test_handle_is_refused():
     faces = faces[keep]
     assert len(boundary_loops(faces)) == 1 and euler_characteristic(faces) == -1
     with pytest.raises(MeshError, match=r"1 handle\(s\)") as raised:
-        prepare_head_mesh(vertices, faces)
+        prepare_head_mesh(vertices, faces, repair=False)
     assert "Euler characteristic -1" in str(raised.value)
+    with pytest.raises(MeshError, match=r"1 handle\(s\) that a closing of \d+ voxels does not remove"):
+        prepare_head_mesh(vertices, faces)
 
 
 # --- refused placement ------------------------------------------------------------------------------------

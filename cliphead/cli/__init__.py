@@ -8,7 +8,7 @@ commands, their arguments, help texts with examples, and handlers (:class:`~clip
 - runtime: :mod:`~cliphead.cli.pipeline` (generate, text2head, texture, render), :mod:`~cliphead.cli.assets`
   (check/download assets), :mod:`~cliphead.cli.heads` (sample/fit head), :mod:`~cliphead.cli.uv` (align uv),
   :mod:`~cliphead.cli.clip` (score clip);
-- lab: :mod:`~cliphead.cli.world` (sample world), ``build layout`` in :mod:`~cliphead.cli.uv`,
+- lab: :mod:`~cliphead.cli.world` (sample world), ``build layout|landmark-map`` in :mod:`~cliphead.cli.uv`,
   :mod:`~cliphead.cli.train`, :mod:`~cliphead.cli.bench`, :mod:`~cliphead.cli.reproduce`.
 
 A handler parses its arguments, calls one library function, prints a readable summary and then, as

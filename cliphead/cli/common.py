@@ -155,7 +155,9 @@ def _listing(label: str, commands: Sequence[str]) -> str:
         verb, _, obj = command.partition(" ")
         objects.setdefault(verb, []).append(obj)
     entries = [f"{verb}\N{NO-BREAK SPACE}{'|'.join(names)}" if any(names) else verb for verb, names in objects.items()]
-    text = textwrap.fill(", ".join(entries), 100, initial_indent=f"  {label:<15}", subsequent_indent=" " * 17)
+    text = textwrap.fill(
+        ", ".join(entries), 100, initial_indent=f"  {label:<15}", subsequent_indent=" " * 17, break_on_hyphens=False
+    )
     return text.replace("\N{NO-BREAK SPACE}", " ")
 
 

@@ -115,6 +115,18 @@ def shaded(
     return _compose(np.asarray(albedo) * _lambert(normals, light_direction, ambient), mask, background)
 
 
+def surface_under_pixels(
+    vertices: np.ndarray, faces: np.ndarray, camera: Camera
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each pixel sees: the world position of the surface ``(H, W, 3)``, how squarely it faces the
+    camera (the camera-space normal's z, ``(H, W)``, 1 head-on) and the coverage mask ``(H, W)``."""
+    vertices, faces = _check_mesh(vertices, faces)
+    fragments = _fragments(vertices, faces, camera)
+    positions, mask = _interpolate(vertices, faces, fragments)
+    normals, _ = _camera_normals(vertices, faces, camera, fragments)
+    return positions, normals[..., 2], mask
+
+
 def coloured(
     vertices: np.ndarray,
     faces: np.ndarray,

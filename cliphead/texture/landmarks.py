@@ -20,10 +20,6 @@ coordinates (column, row) of the texture they were found on.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -31,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
+from cliphead.facemesh import facemesh_points
 from cliphead.texture.crop import crop_face, face_box
 from cliphead.uv.layout import landmark_targets
 
@@ -79,33 +76,6 @@ def lambert_shade(texture: np.ndarray, normals: np.ndarray, blur_pixels: float =
     return (texture * (AMBIENT + (1.0 - AMBIENT) * diffuse)[..., None]).astype(np.float32)
 
 
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send the process's stderr (file descriptor 2, where MediaPipe's C++ logs go) to /dev/null."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-@lru_cache(maxsize=1)
-def _face_mesh():
-    """One FaceMesh for all detections, warmed up on a blank image so its one-off log lines are hidden."""
-    with _stderr_silenced():
-        import mediapipe as mp
-
-        face_mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.2
-        )
-        face_mesh.process(np.zeros((DETECTION_SIZE, DETECTION_SIZE, 3), np.uint8))
-    return face_mesh
-
-
 @lru_cache(maxsize=1)
 def feature_indices() -> np.ndarray:
     """MediaPipe indices on the contours of the brows, eyes, nose and lips (not the face oval)."""
@@ -143,14 +113,9 @@ def detect_landmarks(texture: np.ndarray, normals: np.ndarray, *, face_crop: boo
     if window.std() < MIN_CONTRAST:  # FaceMesh would find the face in the shading alone
         return None
     image = lambert_shade(window, window_normals, SHADING_BLUR * DETECTION_SIZE / face_box().side)
-    pixels = np.ascontiguousarray((np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8))
-    with warnings.catch_warnings():  # protobuf's deprecation notice, raised inside MediaPipe
-        warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
-        found = _face_mesh().process(pixels).multi_face_landmarks
-    if not found:
+    points = facemesh_points(image)
+    if points is None:
         return None
-    # FaceMesh gives coordinates as fractions of the image's width and height.
-    points = np.array([[point.x, point.y] for point in found[0].landmark]) * DETECTION_SIZE - 0.5
     size = texture.shape[0]
     if face_crop:
         return (points + 0.5) * size / DETECTION_SIZE - 0.5

@@ -2,8 +2,9 @@
 
 What the aligned UV map needs (CLIP-Head §2.2): one surface, topologically a disk whose single
 boundary is the neck, outward-oriented, in the ICT frame (centimetres, y up, face towards +z,
-symmetric about x = 0). What can be repaired without guessing is repaired and said; the rest is
-refused with a :class:`~cliphead.meshes.MeshError` naming the fix.
+symmetric about x = 0). What can be repaired is repaired and said (the topological repairs of
+:mod:`cliphead.uv.repair` unless turned off); the rest is refused with a
+:class:`~cliphead.meshes.MeshError` naming the fix.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from cliphead.meshes import (
     boundary_loops,
     cap_loops,
     clean_mesh,
-    edge_face_counts,
+    largest_area_component,
     euler_characteristic,
     row_keys,
     signed_volume,
 )
-
-#: Plausible bounding-box diagonal of a head in centimetres.
-HEAD_DIAGONAL_CM = (15.0, 100.0)
+from cliphead.uv.frame import HEAD_DIAGONAL_CM, off_centre
+from cliphead.uv.repair import close_handles, genus, hausdorff, midline_crossings, recut_neck, split_non_manifold
 
 
 def check_frame(vertices: np.ndarray) -> None:
@@ -35,11 +35,10 @@ def check_frame(vertices: np.ndarray) -> None:
         raise MeshError(
             f"The mesh's bounding-box diagonal is {diagonal:.3g}, far from a head in centimetres "
             f"({HEAD_DIAGONAL_CM[0]:g}-{HEAD_DIAGONAL_CM[1]:g} cm).{hint} Fix: bring the mesh into the ICT frame "
-            "(centimetres, y up, face towards +z, centred on x = 0)."
+            "(centimetres, y up, face towards +z, centred on x = 0), or let `cliphead align uv` find it (no --frame ict)."
         )
-    centre = (low + high) / 2
-    width = high[0] - low[0]
-    if abs(centre[0]) > 0.1 * width or np.abs(centre[1:]).max() > 0.5 * diagonal:
+    if any(off_centre(vertices)):
+        centre = (low + high) / 2
         raise MeshError(
             f"The mesh is centred at {np.round(centre, 2).tolist()}, away from the ICT frame's origin; the seam is "
             "cut on the plane x = 0. Fix: translate the head so that it is symmetric about x = 0 and near the origin."
@@ -63,18 +62,73 @@ def _fix_orientation(vertices: np.ndarray, faces: np.ndarray, notes: list[str]) 
     return faces
 
 
-def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, fill_holes: bool = False) -> CleanMesh:
+def _split_if_non_manifold(mesh: CleanMesh, repair: bool) -> CleanMesh:
+    """Split non-manifold edges and vertices (:func:`cliphead.uv.repair.split_non_manifold`), or refuse them."""
+    split = split_non_manifold(mesh.vertices, mesh.faces)
+    if split.split_vertices == 0:
+        return mesh
+    if not repair:
+        raise MeshError(
+            f"The mesh has {split.non_manifold_edges} edge(s) shared by more than two faces or vertices where "
+            "separate fans of faces touch (non-manifold). Fix: leave the repair on (no --no-repair), or repair it first."
+        )
+    cleaned = largest_area_component(split.vertices, split.faces)  # no welding: that would undo the split
+    note = (
+        f"split {split.non_manifold_edges} non-manifold edge(s) and the vertices where separate fans touched "
+        f"({split.split_vertices} vertex copies)"
+    )
+    figures = {"non_manifold_edges": split.non_manifold_edges, "split_vertices": split.split_vertices}
+    return CleanMesh(cleaned.vertices, cleaned.faces, [*mesh.notes, note, *cleaned.notes], mesh.figures | figures)
+
+
+def _close_handles_if_any(mesh: CleanMesh, neck: np.ndarray, repair: bool) -> CleanMesh:
+    """Re-mesh the head without its handles (:func:`cliphead.uv.repair.close_handles`), or refuse them."""
+    handles = genus(mesh.faces)
+    if handles == 0:
+        return mesh
+    if not repair:
+        raise MeshError(
+            f"The mesh has {handles} handle(s) (Euler characteristic {euler_characteristic(mesh.faces)}, a disk has "
+            "1), so it cannot be cut to a disk along the seam. Fix: leave the repair on (no --no-repair), re-extract "
+            "it at another resolution or close thin tunnels (lips, nostrils, ears)."
+        )
+    vertices, faces, radius = close_handles(mesh.vertices, mesh.faces, neck)
+    moved = max(
+        hausdorff(mesh.vertices, mesh.faces, vertices, faces), hausdorff(vertices, faces, mesh.vertices, mesh.faces)
+    )
+    note = (
+        f"removed {handles} handle(s): re-meshed through the winding number with a closing of {radius} voxel(s); "
+        f"Hausdorff distance between the input and the repaired surface {10 * moved:.2f} mm"
+    )
+    figures = {"handles_removed": handles, "closing_voxels": radius, "hausdorff_mm": round(10 * moved, 4)}
+    return CleanMesh(vertices, faces, [*mesh.notes, note], mesh.figures | figures)
+
+
+def _recut_ragged_neck(mesh: CleanMesh, neck: np.ndarray, repair: bool) -> tuple[CleanMesh, np.ndarray]:
+    """Cut a neck whose edge crosses the midline more than twice again, cleanly, by a plane above its top
+    (:func:`cliphead.uv.repair.recut_neck`); without ``repair`` the seam's cut refuses it later."""
+    crossings = midline_crossings(mesh.vertices[neck])
+    if crossings <= 2 or not repair:
+        return mesh, neck
+    vertices, faces, lost = recut_neck(mesh.vertices, mesh.faces, neck)
+    note = f"cut the ragged neck (its edge crossed the midline {crossings} times) again above it, {10 * lost:.1f} mm higher"
+    figures = {"neck_recut_mm": round(10 * lost, 3)}
+    return CleanMesh(vertices, faces, [*mesh.notes, note], mesh.figures | figures), boundary_loops(faces)[0]
+
+
+def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, repair: bool = True) -> CleanMesh:
     """Check and repair an open head mesh for :func:`cliphead.uv.aligned.aligned_uv`.
 
-    Repaired (and noted): degenerate or duplicated faces, extra components (largest kept),
-    inconsistent or inward orientation, and — only with ``fill_holes`` — holes other than the neck.
-    Refused: NaN/inf coordinates, a closed mesh, extra holes without ``fill_holes``, handles, a neck
-    boundary that is not at the bottom, a mesh far from the ICT frame.
+    Always repaired (and noted): degenerate or duplicated faces, extra components (largest kept),
+    inconsistent or inward orientation. With ``repair`` (default) also: non-manifold edges and vertices
+    split, holes other than the neck capped, a ragged neck cut again cleanly, handles closed by re-meshing
+    (:mod:`cliphead.uv.repair`);
+    without it those are refused. Always refused: NaN/inf coordinates, a closed
+    mesh, a neck boundary that is not at the bottom, a mesh far from the ICT frame. The repairs' figures
+    are in the result's ``figures``.
     """
-    cleaned = clean_mesh(vertices, faces)
-    vertices, faces, notes = cleaned.vertices, cleaned.faces, list(cleaned.notes)
-    if (edge_face_counts(faces)[1] > 2).any():
-        raise MeshError("The mesh has edges shared by more than two faces (non-manifold). Fix: repair it first.")
+    mesh = _split_if_non_manifold(clean_mesh(vertices, faces), repair)
+    vertices, faces, notes = mesh.vertices, mesh.faces, list(mesh.notes)
     check_frame(vertices)
     faces = _fix_orientation(vertices, faces, notes)  # before tracing loops: they follow the faces' orientation
     loops = boundary_loops(faces)
@@ -84,26 +138,21 @@ def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, fill_holes: bool 
             "(`cliphead sample head --remesh` crops at the neck plane; `cliphead align uv --crop-neck Y` crops a "
             "closed mesh at y = Y)."
         )
-    neck = loops[0]
+    neck, figures = loops[0], dict(mesh.figures)
     if len(loops) > 1:
         sizes = ", ".join(str(len(loop)) for loop in loops[1:6])
-        if not fill_holes:
+        if not repair:
             raise MeshError(
                 f"The mesh has {len(loops) - 1} hole(s) besides the neck (boundary loops of {sizes} vertices). "
-                "Fix: close them (e.g. `cliphead align uv --fill-holes`, which caps each with a fan)."
+                "Fix: close them (leave the repair on, i.e. no --no-repair: it caps each with a fan)."
             )
         vertices, faces = cap_loops(vertices, faces, loops[1:])
         notes.append(f"filled {len(loops) - 1} hole(s) besides the neck")
+        figures["holes_filled"] = len(loops) - 1
     if vertices[neck, 1].mean() > vertices[:, 1].mean():
         raise MeshError(
             "The open boundary (the neck) is above the head's centre; the mesh is not upright. Fix: rotate it into "
             "the ICT frame (y up, face towards +z)."
         )
-    genus = (1 - euler_characteristic(faces)) // 2
-    if genus != 0:
-        raise MeshError(
-            f"The mesh has {genus} handle(s) (Euler characteristic {euler_characteristic(faces)}, a disk has 1), "
-            "so it cannot be cut to a disk along the seam. Fix: re-extract it at another resolution or close thin "
-            "tunnels (lips, nostrils, ears)."
-        )
-    return CleanMesh(vertices, faces, notes)
+    mesh, neck = _recut_ragged_neck(CleanMesh(vertices, faces, notes, figures), neck, repair)
+    return _close_handles_if_any(mesh, neck, repair)

@@ -18,7 +18,8 @@ import torch
 from cliphead.lab.world.attributes import Attributes
 from cliphead.lab.world.painter import paint_texture
 from cliphead.texture.crop import FaceBox, crop_face
-from cliphead.texture.landmarks import DETECTION_SIZE, _stderr_silenced
+from cliphead.facemesh import stderr_silenced
+from cliphead.texture.landmarks import DETECTION_SIZE
 from cliphead.uv.layout import landmark_targets
 
 #: Side of the face window, as a multiple of the landmark targets' larger extent.
@@ -45,7 +46,7 @@ def face_window(texture: np.ndarray, size: int = DETECTION_SIZE) -> np.ndarray:
 @lru_cache(maxsize=1)
 def _face_detector():
     """One MediaPipe face detector for all calls, built with its log lines hidden."""
-    with _stderr_silenced():
+    with stderr_silenced():
         import mediapipe as mp
 
         detector = mp.solutions.face_detection.FaceDetection(

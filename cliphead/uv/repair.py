@@ -1,0 +1,206 @@
+"""Repairs of head meshes from elsewhere, in front of the aligned parametrisation (CLIP-Head §2.2).
+
+The aligned map needs a disk whose one boundary is the neck. Meshes made by marching cubes on real
+heads, decimated or cut by hand break that in a few recurring ways; each is repaired here and said:
+
+- non-manifold edges (shared by more than two faces) and vertices (where two fans of faces touch in
+  a point): the faces around each vertex are grouped into fans joined by manifold edges, and every
+  fan gets its own copy of the vertex (:func:`split_non_manifold`), so that sheets which only touched
+  come apart;
+- a ragged neck (its edge crossing the midline, where the seam starts, more than twice): cut again
+  by a plane just above it (:func:`recut_neck`);
+- handles (tunnels through an ear, a nostril, a strand of hair): the head is re-meshed through its
+  winding number with a morphological closing just wide enough to fill the tunnels
+  (:func:`close_handles`), its neck cut again where it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import ndimage
+from scipy.sparse.csgraph import connected_components
+
+from cliphead.heads.remesh import (
+    grid_axes,
+    grid_points,
+    largest_component,
+    marching_cubes_mesh,
+    occupancy_grid,
+    signed_distance_grid,
+)
+from cliphead.meshes import (
+    MeshError,
+    edge_keys,
+    boundary_loops,
+    cap_loops,
+    clean_mesh,
+    euler_characteristic,
+)
+
+#: How far (a fraction of the way to the middle of its fan) each copy of a split vertex is moved.
+SPLIT_NUDGE = 0.05
+#: Closing radii (voxels) tried in turn until the closed solid has no tunnel.
+CLOSING_VOXELS = (1, 2, 3, 4, 6)
+#: How far above the top of a ragged neck loop (cm) the clean cut goes.
+RECUT_MARGIN = 0.02
+#: How far above the top of the input's neck loop (voxels) the re-meshed head is cut.
+NECK_CUT_VOXELS = 1.5
+#: Grid voxel of the re-meshing, in median edge lengths of the input mesh, and its bounds (cells).
+VOXEL_EDGES = 1.0
+GRID_CELLS = (96, 256)
+
+
+@dataclass(frozen=True)
+class Split:
+    """The mesh after :func:`split_non_manifold` and what changed."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    non_manifold_edges: int  # edges that were shared by more than two faces
+    split_vertices: int  # vertex copies added
+
+
+def split_non_manifold(vertices: np.ndarray, faces: np.ndarray) -> Split:
+    """Give each fan of faces around a vertex its own copy of it; fans are joined only across manifold edges.
+
+    Corners (face, vertex) of the same vertex are joined when their faces share an edge held by exactly
+    two faces; each connected group of corners becomes one vertex, moved :data:`SPLIT_NUDGE` of the way
+    towards the middle of its fan when the vertex was split. A manifold mesh comes back unchanged.
+    """
+    n_faces = len(faces)
+    start, end = faces.ravel(), faces[:, [1, 2, 0]].ravel()  # half-edge h runs from corner h to corner next(h)
+    corner_next = 3 * (np.arange(3 * n_faces) // 3) + (np.arange(3 * n_faces) % 3 + 1) % 3
+    keys = edge_keys(np.stack([start, end], axis=1))
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    manifold = np.flatnonzero(counts[inverse] == 2)
+    order = manifold[np.argsort(keys[manifold], kind="stable")]
+    first, second = order[0::2], order[1::2]
+    same_direction = start[first] == start[second]
+    # Join the corners of the edge's two end vertices across the two faces.
+    join_a = np.where(same_direction, second, corner_next[second])
+    join_b = np.where(same_direction, corner_next[second], second)
+    rows = np.concatenate([first, corner_next[first]])
+    cols = np.concatenate([join_a, join_b])
+    graph = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(3 * n_faces, 3 * n_faces))
+    n_groups, group = connected_components(graph, directed=False)
+    new_vertices = np.zeros((n_groups, 3))
+    new_vertices[group] = vertices[start]
+    # Copies of one vertex would still coincide and be welded again by any later cleaning: move each a
+    # little (SPLIT_NUDGE of the way) towards the middle of its own fan.
+    copies = np.bincount(np.unique(np.stack([start, group], axis=1), axis=0)[:, 0], minlength=len(vertices))
+    moved = copies[start] > 1
+    if moved.any():
+        centroids = np.repeat(vertices[faces].mean(axis=1), 3, axis=0)[moved]
+        fan_centre = np.zeros((n_groups, 3))
+        np.add.at(fan_centre, group[moved], centroids)
+        fan_size = np.bincount(group[moved], minlength=n_groups)[:, None]
+        nudged = np.unique(group[moved])
+        new_vertices[nudged] += SPLIT_NUDGE * (fan_centre[nudged] / fan_size[nudged] - new_vertices[nudged])
+    split = n_groups - len(np.unique(faces))
+    return Split(new_vertices, group.reshape(-1, 3), int((counts > 2).sum()), int(split))
+
+
+def neck_plane(vertices: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A plane through the top of the neck loop (origin, unit normal pointing into the head)."""
+    points = vertices[neck]
+    centre = points.mean(axis=0)
+    normal = np.linalg.svd(points - centre)[2][-1]
+    if np.dot(vertices.mean(axis=0) - centre, normal) < 0:
+        normal = -normal
+    return centre + normal * float(np.max((points - centre) @ normal)), normal
+
+
+def crop_plane(
+    vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, normal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The part of the mesh on the side of ``normal``, cut exactly at the plane."""
+    from trimesh.intersections import slice_faces_plane
+
+    from cliphead.meshes import merge_close_vertices, without_degenerate_faces
+
+    kept = slice_faces_plane(vertices, faces, plane_normal=normal, plane_origin=origin)[:2]
+    welded = merge_close_vertices(np.asarray(kept[0], dtype=np.float64), np.asarray(kept[1], dtype=np.int64))
+    return without_degenerate_faces(*welded)
+
+
+def midline_crossings(points: np.ndarray) -> int:
+    """How many times a closed loop of points crosses the plane x = 0 (points on it skipped)."""
+    signs = np.sign(points[:, 0])
+    signs = signs[signs != 0]
+    return int((signs != np.roll(signs, 1)).sum()) if len(signs) else 0
+
+
+def recut_neck(vertices: np.ndarray, faces: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The head cut by a plane just above the top of its neck loop (:func:`neck_plane`): returns the cut mesh
+    and how much higher (cm) the new neck lies than the loop's lowest point."""
+    origin, normal = neck_plane(vertices, neck)
+    cut = clean_mesh(*crop_plane(vertices, faces, origin + RECUT_MARGIN * normal, normal))
+    lowest = float(np.min((vertices[neck] - origin) @ normal))
+    return cut.vertices, cut.faces, RECUT_MARGIN - lowest
+
+
+def genus(faces: np.ndarray) -> int:
+    """Handles of an orientable mesh: (2 - χ - boundary loops) / 2."""
+    return (2 - euler_characteristic(faces) - len(boundary_loops(faces))) // 2
+
+
+def _grid_resolution(vertices: np.ndarray, faces: np.ndarray) -> int:
+    """Cells along the longest side so that a voxel is :data:`VOXEL_EDGES` median edges, within :data:`GRID_CELLS`."""
+    edges = np.linalg.norm(vertices[faces[:, 0]] - vertices[faces[:, 1]], axis=1)
+    cells = float(np.ptp(vertices, axis=0).max()) / (VOXEL_EDGES * float(np.median(edges)))
+    return int(np.clip(round(cells), *GRID_CELLS))
+
+
+def closing_radius(inside: np.ndarray) -> tuple[int, np.ndarray]:
+    """The smallest radius of :data:`CLOSING_VOXELS` whose closing of the solid, cavities filled, has no tunnel
+    (Euler number 1: one piece, no tunnel, no cavity), and the closed solid; the largest radius if none does."""
+    from skimage.measure import euler_number
+
+    structure = ndimage.generate_binary_structure(3, 1)
+    for radius in CLOSING_VOXELS:
+        closed = ndimage.binary_fill_holes(inside | ndimage.binary_closing(inside, structure, iterations=radius))
+        if euler_number(closed, connectivity=1) == 1:
+            break
+    return radius, closed
+
+
+def close_handles(vertices: np.ndarray, faces: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Re-mesh an open head with handles into one without: returns (vertices, faces, closing radius in voxels).
+
+    The neck is capped, the inside found by the winding number on a grid and closed morphologically
+    (:func:`closing_radius`), then triangulated by marching cubes on the exact distance to the input
+    surface signed by the closed inside, so that away from the tunnels the surface stays where it was;
+    the neck is cut again at the plane of the input's neck loop, :data:`NECK_CUT_VOXELS` above its top.
+    """
+    closed_vertices, closed_faces = cap_loops(vertices, faces, boundary_loops(faces))
+    origin, normal = neck_plane(vertices, neck)
+    axes = grid_axes(closed_vertices, _grid_resolution(vertices, faces))
+    points = grid_points(axes)
+    inside = ndimage.binary_fill_holes(largest_component(occupancy_grid(closed_vertices, closed_faces, axes, points)))
+    radius, closed = closing_radius(inside)
+    sdf = signed_distance_grid(closed_vertices, closed_faces, axes, points, closed)
+    remeshed = clean_mesh(*marching_cubes_mesh(sdf, axes))
+    # Above the neck's cap, which marching cubes rounds off over about a voxel.
+    spacing = axes[0][1] - axes[0][0]
+    cut = clean_mesh(
+        *crop_plane(remeshed.vertices, remeshed.faces, origin + NECK_CUT_VOXELS * spacing * normal, normal)
+    )
+    if genus(cut.faces) != 0 or len(boundary_loops(cut.faces)) != 1:
+        raise MeshError(
+            f"The mesh has {genus(faces)} handle(s) that a closing of {radius} voxels does not remove (a tunnel "
+            "wider than about 1 cm?). Fix: close the tunnels in a mesh editor, or re-extract the head."
+        )
+    return cut.vertices, cut.faces, radius
+
+
+def hausdorff(
+    source_vertices: np.ndarray, source_faces: np.ndarray, target_vertices: np.ndarray, target_faces: np.ndarray
+) -> float:
+    """The largest distance from a vertex of the source to the target surface (one-sided Hausdorff at the vertices)."""
+    import igl
+
+    squared = igl.point_mesh_squared_distance(source_vertices, target_vertices, target_faces)[0]
+    return float(np.sqrt(squared.max()))
