@@ -18,6 +18,8 @@ from tqdm.auto import tqdm
 
 from cliphead.outputs import write_textured_head
 from cliphead.pipeline import CLIPHeadPipeline, PipelineSettings
+from cliphead.uv.aligned import AlignedHead
+from cliphead.uv.incoming import AlignedMesh
 
 #: Stages a progress bar counts per head: the pipeline's four reports, then writing the files.
 PROGRESS_STAGES = 5
@@ -50,10 +52,13 @@ def generate_heads(
     settings: PipelineSettings,
     seed: int = 0,
     replace: bool = False,
+    mesh: tuple[AlignedHead, AlignedMesh] | None = None,
 ) -> list[dict]:
     """Generate and write the textured head of each prompt (:func:`~cliphead.outputs.write_textured_head`).
 
-    ``out`` is emptied first when ``replace``. A progress bar per head goes to standard error. Returns,
+    ``out`` is emptied first when ``replace``. ``mesh``: a given head in the aligned layout and its record
+    (:func:`cliphead.uv.incoming.aligned_mesh_file`), textured for every prompt instead of the prompt's
+    head. A progress bar per head goes to standard error. Returns,
     per head, its prompt, folder, seconds per stage (writing included) and their total, whether it
     was rectified and the landmark error after rectification.
     """
@@ -72,10 +77,11 @@ def generate_heads(
                 bar.set_postfix_str(stage)
 
             generator = torch.Generator().manual_seed(seed)
-            head = pipeline(prompt, settings=settings, generator=generator, progress=advance)
+            given = mesh[0] if mesh else None
+            head = pipeline(prompt, settings=settings, generator=generator, mesh=given, progress=advance)
             advance("writing files")
             start = time.perf_counter()
-            meta = write_textured_head(folder, head, pipeline.backends)
+            meta = write_textured_head(folder, head, pipeline.backends, mesh[1] if mesh else None)
             bar.update()
         seconds = {**meta["seconds"], "write": round(time.perf_counter() - start, 3)}
         results.append(

@@ -1,11 +1,12 @@
 """Writing a generated textured head: what ``cliphead generate`` leaves in its output folder.
 
-- ``head.obj`` + ``head.mtl`` + ``texture.png``: the mesh (ICT frame, centimetres) wearing its texture;
+- ``head.obj`` + ``head.mtl`` + ``texture.png``: the mesh (ICT frame, centimetres; a given mesh in its own
+  frame) wearing its texture;
 - ``head.glb``: the same as binary glTF for Blender and three.js (metres, y up, as glTF wants);
-- ``head.landmarks.json``: the 68 landmarks, with the prompt and latents;
+- ``head.landmarks.json``: the 68 landmarks, with the prompt and latents (a given mesh has none);
 - ``uv_normal.png``: the control hint; ``preview.png``: front, three-quarter and profile renders and
   the texture; ``turntable.gif``: the head turning once;
-- ``meta.json``: prompt, settings, latents, backends with their weights' sha256, seconds per stage,
+- ``meta.json``: prompt, settings, latents (or the given mesh's frame and repairs), backends with their weights' sha256, seconds per stage,
   package version and git commit.
 
 Everything is written into a temporary folder beside the target and moved into place at the end, so
@@ -31,6 +32,7 @@ from cliphead.render.lit import View, render_head
 from cliphead.render.views import save_image
 from cliphead.texture.export import preview_picture
 from cliphead.texture.rectify import rectification_record
+from cliphead.uv.incoming import AlignedMesh
 from cliphead.weights.manifest import MANIFEST
 
 TURNTABLE_FRAMES = 24
@@ -73,16 +75,32 @@ def _weights_record(backends: dict[str, str]) -> dict[str, dict]:
     return record
 
 
-def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str]) -> dict:
-    """Write the module doc's files into ``out`` (which must not hold anything yet) and return meta.json's record."""
-    meta = {
-        "prompt": head.prompt,
-        "settings": asdict(head.settings),
-        "seed": head.seed,
+def _head_record(head: TexturedHead, mesh: AlignedMesh | None) -> dict:
+    """Where the head came from: its codes and their distance from the latent distribution, or the given mesh's
+    frame, repairs and landmarks."""
+    if mesh is not None:
+        return {"mesh": mesh.record()}
+    return {
         "z_id": np.round(head.codes.z_id.numpy(), 6).tolist(),
         "z_exp": np.round(head.codes.z_exp.numpy(), 6).tolist(),
         "identity_sigma": round(head.identity_sigma, 4),
         "expression_sigma": round(head.expression_sigma, 4),
+    }
+
+
+def write_textured_head(
+    out: Path, head: TexturedHead, backends: dict[str, str], mesh: AlignedMesh | None = None
+) -> dict:
+    """Write the module doc's files into ``out`` (which must not hold anything yet) and return meta.json's record.
+
+    ``mesh``: the head was a given mesh (``generate --mesh``); then ``head.obj`` and ``head.landmarks.json``
+    are in the mesh's own frame and meta.json records its frame and repairs instead of latents."""
+    to_user = mesh.frame.to_user if mesh is not None else (lambda points: points)
+    meta = {
+        "prompt": head.prompt,
+        "settings": asdict(head.settings),
+        "seed": head.seed,
+        **_head_record(head, mesh),
         **rectification_record(head.textures.rectification, "rectification_skipped_because"),
         "backends": _weights_record(backends),
         "seconds": {stage: round(value, 3) for stage, value in head.seconds.items()},
@@ -91,13 +109,10 @@ def write_textured_head(out: Path, head: TexturedHead, backends: dict[str, str])
     }
     with staged_folder(out) as staging:
         save_image(staging / "texture.png", head.texture)
-        write_obj(staging / "head.obj", head.vertices, head.faces, head.uv, texture_name="texture.png")
+        write_obj(staging / "head.obj", to_user(head.vertices), head.faces, head.uv, texture_name="texture.png")
         write_glb(staging / "head.glb", head)
-        write_landmarks(
-            staging / "head.landmarks.json",
-            head.landmarks,
-            {"prompt": head.prompt, "z_id": meta["z_id"], "z_exp": meta["z_exp"]},
-        )
+        latents = {key: meta[key] for key in ("z_id", "z_exp") if key in meta}
+        write_landmarks(staging / "head.landmarks.json", to_user(head.landmarks), {"prompt": head.prompt, **latents})
         save_image(staging / "uv_normal.png", head.normal_map)
         save_image(staging / "preview.png", preview_picture(head.vertices, head.faces, head.uv, head.texture))
         frames = [Image.fromarray(np.round(frame * 255).astype(np.uint8)) for frame in turntable_frames(head)]

@@ -13,7 +13,8 @@ The caller owns the randomness, as in diffusers: ``generator`` draws the identit
 texture's noise is seeded from ``generator.initial_seed()`` (item k of the texture batch — the full
 layout, then the face window — from that seed + k), so a texture does not depend on what was drawn
 before it. ``codes=`` bypasses the text stage: the caller's identity and expression codes go straight
-to the geometry (the explorer's identity sliders).
+to the geometry (the explorer's identity sliders); ``mesh=`` bypasses text and geometry: a head from
+elsewhere, already repaired and in the aligned layout, is textured as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from cliphead.mapping.text2head import HeadCodes, TextToHead
 from cliphead.texture.checkpoints import load_texture_model
 from cliphead.texture.generate import RectifiedTexture, texture_head
 from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
-from cliphead.uv.aligned import aligned_model_head
+from cliphead.uv.aligned import AlignedHead, aligned_model_head
 from cliphead.uv.bake import uv_normal_map
 
 
@@ -64,9 +65,9 @@ class TexturedHead:
     landmarks: np.ndarray
     normal_map: np.ndarray
     textures: RectifiedTexture
-    codes: HeadCodes
-    identity_sigma: float
-    expression_sigma: float
+    codes: HeadCodes | None  # None: the head was given (``mesh=``), not generated from the prompt
+    identity_sigma: float | None
+    expression_sigma: float | None
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -111,17 +112,20 @@ class CLIPHeadPipeline:
         settings: PipelineSettings | None = None,
         generator: torch.Generator | None = None,
         codes: HeadCodes | None = None,
+        mesh: AlignedHead | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> TexturedHead:
         """The textured head of ``prompt``; ``generator`` defaults to one seeded 0, ``codes`` replaces the
-        text stage, ``progress`` is told the name of each stage as it starts."""
+        text stage, ``mesh`` (a head already in the aligned layout, e.g. from
+        :func:`cliphead.uv.incoming.aligned_mesh_file`) replaces text and geometry, keeping its expression;
+        ``progress`` is told the name of each stage as it starts."""
         settings = settings or PipelineSettings()
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
         report = progress or (lambda stage: None)
         seconds = {}
         report("text")
         start = time.perf_counter()
-        if codes is None:
+        if codes is None and mesh is None:
             codes = self.text_to_head.codes(
                 prompt,
                 variation=settings.variation,
@@ -131,7 +135,7 @@ class CLIPHeadPipeline:
         seconds["text"] = time.perf_counter() - start
         report("geometry")
         start = time.perf_counter()
-        head = aligned_model_head(self.text_to_head.head_model, codes.z_id, codes.z_exp, settings.resolution)
+        head = mesh or aligned_model_head(self.text_to_head.head_model, codes.z_id, codes.z_exp, settings.resolution)
         seconds["geometry"] = time.perf_counter() - start
         report("normal map")
         start = time.perf_counter()
@@ -155,6 +159,6 @@ class CLIPHeadPipeline:
             normal_map,
             textures,
             codes,
-            *self.text_to_head.sigmas(codes),
+            *(self.text_to_head.sigmas(codes) if codes is not None else (None, None)),
             seconds,
         )

@@ -114,3 +114,29 @@ def test_generate_runs_a_prompt_file_into_subfolders(generated):
 def test_generate_needs_a_prompt(tmp_path):
     result = subprocess.run([*RUN, "generate", "--out", str(tmp_path / "x")], capture_output=True, text=True)
     assert result.returncode == 2 and "PROMPT" in result.stderr
+
+
+def test_generate_textures_a_given_mesh_in_its_own_frame(generated, tmp_path):
+    """The generated head, turned z-up in millimetres and without its landmarks, textured with --mesh."""
+    from cliphead.meshes import load_mesh, write_obj
+
+    out, single, _ = generated
+    assert single.returncode == 0, single.stderr[-2000:]
+    vertices, faces = load_mesh(out / "head.obj")
+    turned = vertices @ np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]).T * 10.0  # y up -> z up, cm -> mm
+    write_obj(tmp_path / "scan.obj", turned, faces)
+    result = subprocess.run(
+        [*GUARDED_RUN, "generate", "an old woman with red lipstick", "--mesh", str(tmp_path / "scan.obj")]
+        + ["--out", str(tmp_path / "textured"), "--steps", "8"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = {path.name for path in (tmp_path / "textured").iterdir()}
+    assert names >= {"head.obj", "texture.png", "head.glb", "head.landmarks.json", "preview.png", "meta.json"}
+    meta = json.loads((tmp_path / "textured" / "meta.json").read_text())
+    assert "z_id" not in meta and meta["mesh"]["landmarks"] == "detected"
+    assert meta["mesh"]["frame"]["up"] == "z" and meta["mesh"]["frame"]["scale_to_cm"] == 0.1
+    written, _ = load_mesh(tmp_path / "textured" / "head.obj")
+    assert np.allclose(written.min(axis=0), turned.min(axis=0), atol=0.05)  # millimetres, z up, as given
+    assert result.stdout.strip().splitlines()[-1] == "lab modules: []"

@@ -282,7 +282,7 @@ def test_handle_is_removed_by_re_meshing_with_a_closing():
     # Away from the loop the surface stays put: the sphere's front is within a fraction of a millimetre.
     front = result.vertices[result.vertices[:, 2] > 5.0]
     assert np.abs(np.linalg.norm(front, axis=1) - 10.0).max() < 0.1
-    assert result.figures["hausdorff_mm"] < 10.0
+    assert 5.0 < result.figures["hausdorff_mm"] < 21.0  # the closing reaches no farther than the loop (radius 2.1 cm)
 
 
 def test_handle_is_refused_without_the_repair_or_when_too_wide():
@@ -295,7 +295,7 @@ def test_handle_is_refused_without_the_repair_or_when_too_wide():
     with pytest.raises(MeshError, match=r"1 handle\(s\)") as raised:
         prepare_head_mesh(vertices, faces, repair=False)
     assert "Euler characteristic -1" in str(raised.value)
-    with pytest.raises(MeshError, match=r"1 handle\(s\) that a closing of \d+ voxels does not remove"):
+    with pytest.raises(MeshError, match=r"1 handle\(s\) that no closing of up to \d+ voxels removes"):
         prepare_head_mesh(vertices, faces)
 
 

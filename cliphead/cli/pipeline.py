@@ -30,11 +30,14 @@ def _register_generate(commands: CommandTree) -> None:
         "rectification, with the embedded models unless told otherwise, and writes into OUT: head.obj + head.mtl + "
         "texture.png, head.glb, head.landmarks.json, uv_normal.png, preview.png, turntable.gif and meta.json "
         "(prompt, settings, latents, backends with weight hashes, seconds per stage). With --prompts FILE every "
-        "line is a prompt, the models load once, and each head goes into its own subfolder of OUT.",
+        "line is a prompt, the models load once, and each head goes into its own subfolder of OUT. With --mesh MESH "
+        "the head is that mesh instead (repaired and mapped as by `align uv`; meta.json records its frame and "
+        "repairs), textured from the prompt.",
         examples=[
             f'cliphead generate "{GENERATE}" --out out/generated',
             'cliphead generate "a young woman with red hair, wearing red lipstick" --seed 3 --out out/red',
             "cliphead generate --prompts prompts.txt --out out/batch",
+            'cliphead generate --mesh scan.obj "an old man with a grey beard" --out out/scan',
             'cliphead generate "a smiling man" --expression-strength 0.5 --steps 30 --out out/subtle',
         ],
     )
@@ -55,6 +58,14 @@ def _register_generate(commands: CommandTree) -> None:
         help="scale of the expression's offset from neutral (0 neutral, 1 as mapped)",
     )
     generate.add_argument("--res", type=int, default=192, help="marching-cubes grid resolution (default 192)")
+    generate.add_argument(
+        "--mesh",
+        metavar="MESH",
+        help="texture this head mesh instead of generating one: repaired, put in the aligned UV layout (as `align "
+        "uv` does; landmarks from <stem>.landmarks.json or found on renders) and textured from the prompt; its "
+        "shape and expression are kept and head.obj is written in its own frame",
+    )
+    generate.add_argument("--frame", metavar="UNITS,UP,FRONT", help="with --mesh: its frame (default: found)")
     add_sampling_arguments(generate)
     generate.add_argument("--no-rectify", action="store_true", help="skip the rectification of the face")
     generate.add_argument("--encoder", default="lit-minilm", help="encoder spec (must match the mappers)")
@@ -70,6 +81,7 @@ def run_generate(args: argparse.Namespace) -> None:
     from cliphead.batch import generate_heads, read_prompts
     from cliphead.files import output_folder
     from cliphead.pipeline import CLIPHeadPipeline, PipelineSettings
+    from cliphead.uv.incoming import aligned_mesh_file
 
     prompts = read_prompts(args.prompt, args.prompts)
     out = output_folder(args.out, args.force)
@@ -80,8 +92,9 @@ def run_generate(args: argparse.Namespace) -> None:
         sampling=sampling_settings(args),
         rectify=not args.no_rectify,
     )
+    mesh = aligned_mesh_file(args.mesh, frame=args.frame) if args.mesh else None
     pipeline = CLIPHeadPipeline(args.encoder, args.texture_backend, args.head_weights)
-    heads = generate_heads(pipeline, prompts, out, settings, seed=args.seed, replace=args.force)
+    heads = generate_heads(pipeline, prompts, out, settings, seed=args.seed, replace=args.force, mesh=mesh)
     lines = [
         f"{head['out']}: {head['prompt']!r} in {head['total_seconds']:.1f} s "
         f"({', '.join(f'{stage} {seconds:.1f}' for stage, seconds in head['seconds'].items())})"

@@ -6,18 +6,21 @@
 3. its 68 landmarks: given, or found by FaceMesh on renders of it (:mod:`cliphead.uv.auto_landmarks`);
 4. the aligned map with the landmark warp (:func:`cliphead.uv.aligned.aligned_uv`).
 
-``cliphead align uv`` writes the result to files; the lab's defect corpus measures it.
+``cliphead align uv`` writes the result to files, ``cliphead generate --mesh`` textures it; the lab's defect
+corpus measures it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from cliphead.meshes import CleanMesh
-from cliphead.uv.aligned import AlignedUV, aligned_uv
+from cliphead.heads.io import landmarks_path, read_landmarks
+from cliphead.meshes import CleanMesh, clean_mesh, load_mesh
+from cliphead.uv.aligned import AlignedHead, AlignedUV, aligned_uv
 from cliphead.uv.auto_landmarks import detect_head_landmarks
 from cliphead.uv.checks import prepare_head_mesh
 from cliphead.uv.frame import Frame, detect_frame, parse_frame
@@ -57,8 +60,9 @@ def head_frame(vertices: np.ndarray, faces: np.ndarray, frame: str | None, repai
     from the head (:func:`cliphead.uv.frame.detect_frame`) with ``repair``, else taken to be the ICT frame."""
     if frame:
         return parse_frame(frame, vertices), "given"
-    if repair:
-        return detect_frame(vertices, faces), "detected"
+    if repair:  # read the neck off the welded, largest piece: seams and stray bits add boundary loops
+        cleaned = clean_mesh(vertices, faces)
+        return detect_frame(cleaned.vertices, cleaned.faces), "detected"
     return parse_frame("ict", vertices), "assumed"
 
 
@@ -102,3 +106,14 @@ def align_head(
     aligned = aligned_uv(prepared.vertices, prepared.faces, curve, head_landmarks)
     seconds |= aligned.seconds
     return AlignedMesh(aligned, prepared, mesh_frame, frame_source, head_landmarks, landmark_source, repair, seconds)
+
+
+def aligned_mesh_file(path: Path, *, frame: str | None = None, repair: bool = True) -> tuple[AlignedHead, AlignedMesh]:
+    """A head mesh file in the aligned layout, ready to texture (``cliphead generate --mesh``): its landmarks from
+    ``<stem>.landmarks.json`` when present, else found on renders; the head in the ICT frame with its record."""
+    vertices, faces = load_mesh(Path(path))
+    landmark_file = landmarks_path(Path(path))
+    landmarks = read_landmarks(landmark_file) if landmark_file.is_file() else None
+    result = align_head(vertices, faces, landmarks, frame=frame, repair=repair)
+    aligned = result.aligned
+    return AlignedHead(aligned.vertices, aligned.faces, aligned.uv, result.landmarks), result

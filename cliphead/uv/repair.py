@@ -32,6 +32,7 @@ from cliphead.heads.remesh import (
     signed_distance_grid,
 )
 from cliphead.meshes import (
+    CleanMesh,
     MeshError,
     edge_keys,
     boundary_loops,
@@ -43,7 +44,7 @@ from cliphead.meshes import (
 #: How far (a fraction of the way to the middle of its fan) each copy of a split vertex is moved.
 SPLIT_NUDGE = 0.05
 #: Closing radii (voxels) tried in turn until the closed solid has no tunnel.
-CLOSING_VOXELS = (1, 2, 3, 4, 6)
+CLOSING_VOXELS = (1, 2, 3, 4, 6, 8)
 #: How far above the top of a ragged neck loop (cm) the clean cut goes.
 RECUT_MARGIN = 0.02
 #: How far above the top of the input's neck loop (voxels) the re-meshed head is cut.
@@ -154,46 +155,51 @@ def _grid_resolution(vertices: np.ndarray, faces: np.ndarray) -> int:
     return int(np.clip(round(cells), *GRID_CELLS))
 
 
-def closing_radius(inside: np.ndarray) -> tuple[int, np.ndarray]:
-    """The smallest radius of :data:`CLOSING_VOXELS` whose closing of the solid, cavities filled, has no tunnel
-    (Euler number 1: one piece, no tunnel, no cavity), and the closed solid; the largest radius if none does."""
+def closed_solids(inside: np.ndarray):
+    """For each radius of :data:`CLOSING_VOXELS` whose closing of the solid (cavities filled) is free of tunnels
+    as voxels (Euler number 1 with 6- or 26-connected voxels: one piece, no tunnel, no cavity), the radius and
+    the closed solid, smallest first."""
     from skimage.measure import euler_number
 
     structure = ndimage.generate_binary_structure(3, 1)
     for radius in CLOSING_VOXELS:
         closed = ndimage.binary_fill_holes(inside | ndimage.binary_closing(inside, structure, iterations=radius))
-        if euler_number(closed, connectivity=1) == 1:
-            break
-    return radius, closed
+        if 1 in (euler_number(closed, connectivity=1), euler_number(closed, connectivity=3)):
+            yield radius, closed
+
+
+def _remesh_and_cut(sdf: np.ndarray, axes: list[np.ndarray], origin: np.ndarray, normal: np.ndarray) -> CleanMesh:
+    """Marching cubes of the grid SDF, cut above the neck's cap (which marching cubes rounds off over a voxel)."""
+    remeshed = clean_mesh(*marching_cubes_mesh(sdf, axes))
+    raised = origin + NECK_CUT_VOXELS * (axes[0][1] - axes[0][0]) * normal
+    return clean_mesh(*crop_plane(remeshed.vertices, remeshed.faces, raised, normal))
 
 
 def close_handles(vertices: np.ndarray, faces: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Re-mesh an open head with handles into one without: returns (vertices, faces, closing radius in voxels).
 
-    The neck is capped, the inside found by the winding number on a grid and closed morphologically
-    (:func:`closing_radius`), then triangulated by marching cubes on the exact distance to the input
-    surface signed by the closed inside, so that away from the tunnels the surface stays where it was;
-    the neck is cut again at the plane of the input's neck loop, :data:`NECK_CUT_VOXELS` above its top.
+    The neck is capped, the inside found by the winding number on a grid (padded for the widest closing)
+    and closed morphologically (:func:`closed_solids`), then triangulated by marching cubes on the exact
+    distance to the input surface signed by the closed inside, so that away from the tunnels the surface
+    stays where it was; the neck is cut again at the plane of the input's neck loop,
+    :data:`NECK_CUT_VOXELS` above its top. The smallest closing whose surface is a disk wins.
     """
     closed_vertices, closed_faces = cap_loops(vertices, faces, boundary_loops(faces))
     origin, normal = neck_plane(vertices, neck)
-    axes = grid_axes(closed_vertices, _grid_resolution(vertices, faces))
+    resolution = _grid_resolution(vertices, faces)
+    axes = grid_axes(closed_vertices, resolution, padding=(CLOSING_VOXELS[-1] + 2) / resolution)
     points = grid_points(axes)
     inside = ndimage.binary_fill_holes(largest_component(occupancy_grid(closed_vertices, closed_faces, axes, points)))
-    radius, closed = closing_radius(inside)
-    sdf = signed_distance_grid(closed_vertices, closed_faces, axes, points, closed)
-    remeshed = clean_mesh(*marching_cubes_mesh(sdf, axes))
-    # Above the neck's cap, which marching cubes rounds off over about a voxel.
-    spacing = axes[0][1] - axes[0][0]
-    cut = clean_mesh(
-        *crop_plane(remeshed.vertices, remeshed.faces, origin + NECK_CUT_VOXELS * spacing * normal, normal)
-    )
-    if genus(cut.faces) != 0 or len(boundary_loops(cut.faces)) != 1:
-        raise MeshError(
-            f"The mesh has {genus(faces)} handle(s) that a closing of {radius} voxels does not remove (a tunnel "
-            "wider than about 1 cm?). Fix: close the tunnels in a mesh editor, or re-extract the head."
+    for radius, closed in closed_solids(inside):
+        cut = _remesh_and_cut(
+            signed_distance_grid(closed_vertices, closed_faces, axes, points, closed), axes, origin, normal
         )
-    return cut.vertices, cut.faces, radius
+        if genus(cut.faces) == 0 and len(boundary_loops(cut.faces)) == 1:
+            return cut.vertices, cut.faces, radius
+    raise MeshError(
+        f"The mesh has {genus(faces)} handle(s) that no closing of up to {CLOSING_VOXELS[-1]} voxels removes (a "
+        "tunnel wider than about 2 cm?). Fix: close the tunnels in a mesh editor, or re-extract the head."
+    )
 
 
 def hausdorff(
