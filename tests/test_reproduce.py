@@ -48,8 +48,13 @@ def test_reproduce_05_quick(tmp_path):
     provenance = json.loads((results / "uv_metrics.json").read_text())
     assert provenance["provenance"]["parameters"]["quick"] is True and provenance["provenance"]["git_commit"]
     assert pd.read_csv(results / "uv_alignment_spread.csv").shape[0] >= 68
-    for name in ("uv_qce_heatmap.png", "uv_layout_overlay.png", "uv_qce_per_head.png"):
+    for name in ("uv_qce_heatmap.png", "uv_layout_overlay.png", "uv_qce_per_head.png", "uv_defects.png"):
         assert min(Image.open(figures / name).size) > 200, name
+    # Meshes from elsewhere: the quick defect corpus (one head per kind of defect) all maps, landmarks found.
+    defects = pd.read_csv(results / "uv_defects_summary.csv").iloc[0]
+    assert defects.heads == 9 and defects.mapped_fraction == 1.0 and defects.qce_median < 2.0
+    assert defects.surface_moved_mm_max_without_handles <= 1.0 and defects.flipped_fraction_max <= 0.001
+    assert pd.read_csv(results / "uv_auto_landmarks_summary.csv").iloc[0].mean_error_mm < 4.0
 
     # The rendered copy: the notebook's headings and outputs, its figures linked (not copied) from figures/.
     rendered = results / "notebooks" / "05_uv_alignment.md"

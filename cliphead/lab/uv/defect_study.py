@@ -53,14 +53,15 @@ def landmark_error_mm(case: DefectCase, result: AlignedMesh) -> float:
     return 10.0 * float(np.linalg.norm(result.landmarks - on_surface, axis=1).mean())
 
 
-def score_case(case: DefectCase) -> dict:
-    """One corpus head through the default repair and map, scored (see the module's docstring)."""
+def score_case(case: DefectCase) -> tuple[dict, AlignedMesh | None]:
+    """One corpus head through the default repair and map, scored (see the module's docstring); with the
+    result, None when the head was refused."""
     row = {"source": case.source, "seed": case.seed, "defect": case.defect, "n_faces_in": len(case.faces)}
     start = time.perf_counter()
     try:
         result = align_head(case.vertices, case.faces)
     except MeshError as error:
-        return row | {"mapped": False, "error": str(error), "seconds": time.perf_counter() - start}
+        return row | {"mapped": False, "error": str(error), "seconds": time.perf_counter() - start}, None
     aligned = result.aligned
     summary = distortion_summary(aligned.vertices, aligned.faces, aligned.uv)
     return row | {
@@ -74,13 +75,20 @@ def score_case(case: DefectCase) -> dict:
         "surface_added_mm": surface_added_mm(case, result),
         "landmark_error_mm": landmark_error_mm(case, result),
         "repairs": "; ".join(result.notes),
-    }
+    }, result
 
 
-def run_defect_study(quick: bool = False, progress=None) -> list[dict]:
-    """Score every head of the corpus (``progress``: an optional wrapper such as ``tqdm``)."""
+def run_defect_study(quick: bool = False, progress=None) -> tuple[list[dict], dict[str, tuple]]:
+    """Score every head of the corpus (``progress``: an optional wrapper such as ``tqdm``). Returns the rows and,
+    for the figure, each defect's first head with its result: ``{defect: (case, result or None)}``."""
     plan = corpus_plan(quick)
-    return [score_case(corpus_case(*entry)) for entry in (progress(plan) if progress else plan)]
+    rows, shown = [], {}
+    for entry in progress(plan) if progress else plan:
+        case = corpus_case(*entry)
+        row, result = score_case(case)
+        rows.append(row)
+        shown.setdefault(case.defect if case.source == "ict" else case.source, (case, result))
+    return rows, shown
 
 
 def summarise_defect_study(rows: list[dict]) -> dict:

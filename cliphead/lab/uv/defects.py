@@ -57,6 +57,9 @@ FRAME_DEFECTS = {
     "y down": (1.0, np.diag([-1.0, -1, 1])),
 }
 
+#: The quick form's defects (on one ICT identity, with one neural head beside them).
+QUICK_DEFECTS = ("none", "hair loop", "welded lips", "holes", "ragged neck", "decimated 10k", "z up", "millimetres")
+
 
 @dataclass(frozen=True)
 class DefectCase:
@@ -230,10 +233,10 @@ def corpus_case(source: str, seed: int, defect: str) -> DefectCase:
 
 def corpus_plan(quick: bool = False) -> list[tuple[str, int, str]]:
     """The corpus as (source, seed, defect): every defect on ICT identities, the neural model at each resolution,
-    and some mesh and frame defects on neural heads (120 heads; 18 in the quick form)."""
+    and some mesh and frame defects on neural heads (120 heads); the quick form has one of each kind (9)."""
     defects = ["none", *SOLID_DEFECTS, *MESH_DEFECTS, *FRAME_DEFECTS]
     if quick:
-        return [("ict", 0, defect) for defect in defects] + [(f"neural-{res}", 0, "none") for res in (64, 128)]
+        return [("ict", 0, defect) for defect in QUICK_DEFECTS] + [("neural-64", 0, "none")]
     plan = [("ict", seed, defect) for seed in range(6) for defect in defects]
     plan += [(f"neural-{res}", seed, "none") for seed in range(3) for res in NEURAL_RESOLUTIONS]
     neural_defects = ("welded lips", "holes", "z up", "millimetres")

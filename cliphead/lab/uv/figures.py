@@ -4,7 +4,8 @@
 - :class:`UVNormalMapMean` + :func:`layout_overlay_figure`: many heads' UV normal maps averaged in
   the shared layout, with the landmarks' mean positions and spread circles on top;
 - :func:`per_head_distortion_figure`: per-head QCE / ASE medians of each method as box plots, with
-  the paper's medians for reference.
+  the paper's medians for reference;
+- :func:`defect_repair_figure`: each defect of the corpus as it came, repaired, and its aligned map.
 
 Matplotlib is used through its Agg canvas directly (no pyplot state, no backend switch), and every
 PNG is written to a temporary name and moved into place.
@@ -274,4 +275,35 @@ def per_head_distortion_figure(
         ax.grid(axis="y", alpha=0.3)
     if title:
         figure.suptitle(title, fontsize=11)
+    return save_figure(figure, path)
+
+
+def _shaded_view(vertices: np.ndarray, faces: np.ndarray, size: int) -> np.ndarray:
+    """A three-quarter shaded render of a mesh, framed whatever its frame."""
+    from cliphead.render import shaded
+
+    camera = head_cameras(vertices, (35.0,), size)["35.0"]
+    return shaded(vertices, faces, camera)
+
+
+def defect_repair_figure(shown: Mapping[str, tuple], path: str | os.PathLike, size: int = 192) -> Path:
+    """Per defect: the mesh as it came (its own frame), repaired (ICT frame) and its aligned UV normal map."""
+    names = list(shown)
+    columns = 2
+    rows = (len(names) + columns - 1) // columns
+    figure = Figure(figsize=(3 * 1.9 * columns, 2.15 * rows))
+    for index, name in enumerate(names):
+        case, result = shown[name]
+        pictures = [_shaded_view(case.vertices, case.faces, size)]
+        if result is not None:
+            aligned = result.aligned
+            pictures += [_shaded_view(result.prepared.vertices, result.prepared.faces, size)]
+            pictures += [uv_normal_map(aligned.vertices, aligned.faces, aligned.uv, size)]
+        for k, picture in enumerate(pictures):
+            ax = figure.add_subplot(rows, 3 * columns, index * 3 + k + 1)
+            ax.imshow(np.clip(picture, 0, 1))
+            ax.set_axis_off()
+            if k == 0:
+                ax.set_title(name if result is not None else f"{name}: refused", fontsize=8, loc="left")
+    figure.suptitle("Defects as they came, repaired, and their aligned maps", fontsize=10)
     return save_figure(figure, path)
