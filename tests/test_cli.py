@@ -217,6 +217,10 @@ def test_bench_uv_reports_steps_and_baseline_ratio():
     high = (align["seconds"] + 5e-5) / (baseline["seconds"] - 5e-5) + 5e-4
     assert low <= align["over_baseline"] <= high
     assert payload["targets"][0]["label"] == "align with the landmark warp"
+    # The repair stage's path is held to three same-run harmonic solves.
+    repair = payload["targets"][1]
+    assert repair["label"].startswith("align with the repair stage") and timings[repair["label"]]["seconds"] > 0
+    assert abs(repair["target_seconds"] - 3 * baseline["seconds"]) < 1e-3 and isinstance(repair["met"], bool)
 
 
 def test_train_refuses_to_install_a_quick_model_before_training(tmp_path):
