@@ -332,3 +332,17 @@ def test_upside_down_is_refused(head):
     # A proper rotation (180 degrees about z) is refused alike.
     with pytest.raises(MeshError, match="not upright"):
         prepare_head_mesh(vertices * [-1.0, -1.0, 1.0], faces)
+
+
+@pytest.mark.parametrize("defect", ["welded lips", "holes", "decimated 10k"])
+def test_repaired_corpus_heads_map_to_clean_meshes(defect):
+    """The map of a repaired head has no zero-area or duplicated face and no unreferenced vertex."""
+    from cliphead.lab.uv.defects import corpus_case
+    from cliphead.meshes import degenerate_faces
+    from cliphead.uv.incoming import align_head
+
+    case = corpus_case("ict", 0, defect)
+    aligned = align_head(case.vertices, case.faces, use_landmarks=False).aligned
+    zero_area, duplicated = degenerate_faces(aligned.vertices, aligned.faces)
+    assert not zero_area.any() and not duplicated.any()
+    assert len(np.unique(aligned.faces)) == len(aligned.vertices)
