@@ -185,11 +185,23 @@ def test_coincident_vertices_are_welded(head):
 # --- refused topology -----------------------------------------------------------------------------------
 
 
-def test_closed_mesh_is_refused(ict_model):
+def test_closed_mesh_is_refused_without_the_repair(ict_model):
     closed = watertight_skin(skin_head(ict_model))
     with pytest.raises(MeshError, match="closed") as raised:
-        prepare_head_mesh(closed.vertices, closed.faces)
+        prepare_head_mesh(closed.vertices, closed.faces, repair=False)
     assert "neck" in str(raised.value)
+
+
+def test_closed_mesh_is_cut_at_its_neck(ict_model):
+    head = skin_head(ict_model)
+    closed = watertight_skin(head)
+    result = prepare_head_mesh(closed.vertices, closed.faces)
+    assert any("cut at its neck" in note for note in result.notes), result.notes
+    # Below the chin (landmark 8) and above the bottom of the skin: the neck.
+    assert closed.vertices[:, 1].min() < result.figures["neck_cut_y"] < head.landmarks[8, 1] - 2.0
+    assert euler_characteristic(result.faces) == 1 and len(boundary_loops(result.faces)) == 1
+    aligned = aligned_uv(result.vertices, result.faces, landmarks=head.landmarks)
+    assert np.isfinite(aligned.uv).all()
 
 
 def cheek_hole(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, radius: float = 0.8) -> np.ndarray:

@@ -23,7 +23,16 @@ from cliphead.meshes import (
     signed_volume,
 )
 from cliphead.uv.frame import HEAD_DIAGONAL_CM, off_centre
-from cliphead.uv.repair import close_handles, genus, hausdorff, midline_crossings, recut_neck, split_non_manifold
+from cliphead.heads.remesh import crop_below
+from cliphead.uv.repair import (
+    close_handles,
+    genus,
+    hausdorff,
+    midline_crossings,
+    neck_height,
+    recut_neck,
+    split_non_manifold,
+)
 
 
 def check_frame(vertices: np.ndarray) -> None:
@@ -132,13 +141,22 @@ def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, repair: bool = Tr
     check_frame(vertices)
     faces = _fix_orientation(vertices, faces, notes)  # before tracing loops: they follow the faces' orientation
     loops = boundary_loops(faces)
+    figures = dict(mesh.figures)
     if not loops:
-        raise MeshError(
-            "The mesh is closed: it has no neck boundary for the seam to start from. Fix: crop it at the neck "
-            "(`cliphead sample head --remesh` crops at the neck plane; `cliphead align uv --crop-neck Y` crops a "
-            "closed mesh at y = Y)."
+        if not repair:
+            raise MeshError(
+                "The mesh is closed: it has no neck boundary for the seam to start from. Fix: leave the repair on (it "
+                "cuts a closed head at its neck), or crop it (`cliphead align uv --crop-neck Y` crops at y = Y)."
+            )
+        height = neck_height(vertices, faces)
+        cut = clean_mesh(*crop_below(vertices, faces, height))
+        vertices, faces = cut.vertices, cut.faces
+        loops = boundary_loops(faces)
+        notes.append(
+            f"the mesh was closed: cut at its neck, the narrowest section of its lower part (y = {height:.2f})"
         )
-    neck, figures = loops[0], dict(mesh.figures)
+        figures["neck_cut_y"] = round(height, 4)
+    neck = loops[0]
     if len(loops) > 1:
         sizes = ", ".join(str(len(loop)) for loop in loops[1:6])
         if not repair:

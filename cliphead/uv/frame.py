@@ -111,13 +111,11 @@ def _centred(rotation: np.ndarray, scale: float, vertices: np.ndarray) -> Frame:
 
 
 def detect_frame(vertices: np.ndarray, faces: np.ndarray) -> Frame:
-    """The frame of an open head mesh, found from its units and its neck (see the module's docstring)."""
+    """The frame of a head mesh, found from its units and its neck (see the module's docstring); a closed mesh has
+    no neck, so only its units are found and the ICT axes are assumed (``--frame`` gives others)."""
     loops = boundary_loops(faces)
-    if not loops:
-        raise MeshError(
-            "The mesh is closed, so its frame cannot be read from its neck. Fix: crop it at the neck (--crop-neck), "
-            "or give its frame with --frame."
-        )
+    if not loops:  # no neck to read the axes from: the units only, the ICT axes assumed
+        return _centred(np.eye(3), unit_scale(vertices), vertices)
     neck_centre = vertices[loops[0]].mean(axis=0)
     offset = vertices.mean(axis=0) - neck_centre
     up = _signed_axis(offset)

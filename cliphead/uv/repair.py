@@ -7,6 +7,7 @@ heads, decimated or cut by hand break that in a few recurring ways; each is repa
   a point): the faces around each vertex are grouped into fans joined by manifold edges, and every
   fan gets its own copy of the vertex (:func:`split_non_manifold`), so that sheets which only touched
   come apart;
+- a closed head: cut at its neck, the narrowest horizontal section of its lower part (:func:`neck_height`);
 - a ragged neck (its edge crossing the midline, where the seam starts, more than twice): cut again
   by a plane just above it (:func:`recut_neck`);
 - handles (tunnels through an ear, a nostril, a strand of hair): the head is re-meshed through its
@@ -45,6 +46,9 @@ from cliphead.meshes import (
 SPLIT_NUDGE = 0.05
 #: Closing radii (voxels) tried in turn until the closed solid has no tunnel.
 CLOSING_VOXELS = (1, 2, 3, 4, 6, 8)
+#: A closed head's neck is looked for in this lower fraction of its height, on this many sections.
+NECK_SEARCH = 0.45
+NECK_SECTIONS = 40
 #: How far above the top of a ragged neck loop (cm) the clean cut goes.
 RECUT_MARGIN = 0.02
 #: How far above the top of the input's neck loop (voxels) the re-meshed head is cut.
@@ -141,6 +145,24 @@ def recut_neck(vertices: np.ndarray, faces: np.ndarray, neck: np.ndarray) -> tup
     cut = clean_mesh(*crop_plane(vertices, faces, origin + RECUT_MARGIN * normal, normal))
     lowest = float(np.min((vertices[neck] - origin) @ normal))
     return cut.vertices, cut.faces, RECUT_MARGIN - lowest
+
+
+def neck_height(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Where to cut a closed head (y up): the narrowest horizontal section (by its convex hull's area) in the
+    lower :data:`NECK_SEARCH` of the head's height, i.e. the neck."""
+    from scipy.spatial import ConvexHull
+
+    low, high = float(vertices[:, 1].min()), float(vertices[:, 1].max())
+    heights = np.linspace(low + 0.02 * (high - low), low + NECK_SEARCH * (high - low), NECK_SECTIONS)
+    ends = vertices[faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)]
+    areas = []
+    for height in heights:
+        crossing = (ends[:, 0, 1] - height) * (ends[:, 1, 1] - height) < 0
+        a, b = ends[crossing, 0], ends[crossing, 1]
+        t = (height - a[:, 1]) / (b[:, 1] - a[:, 1])
+        section = (a + t[:, None] * (b - a))[:, [0, 2]]
+        areas.append(ConvexHull(section).volume if len(section) >= 3 else np.inf)
+    return float(heights[int(np.argmin(areas))])
 
 
 def genus(faces: np.ndarray) -> int:
