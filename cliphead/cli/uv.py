@@ -20,17 +20,18 @@ def register(commands: CommandTree) -> None:
         "DIR/metrics.json (qce_median, ase_median, n_vertices, n_faces, seconds, landmarks: given, detected or "
         "none, …) and DIR/landmarks_uv.json. The head's 68 landmarks, which pull its features onto the layout's, "
         "come from --landmarks, else <mesh stem>.landmarks.json, else FaceMesh on renders of the mesh. Before the "
-        "map, a repair stage splits non-manifold edges and vertices, caps holes besides the neck and closes handles "
-        "(tunnels) by re-meshing, each listed in metrics.json (repairs, repair) with the Hausdorff distance it "
-        "moved the surface; --no-repair refuses them instead. The mesh must be in the ICT frame (centimetres, y up, "
-        "face towards +z, symmetric about x = 0) with an open neck.",
+        "map, a repair stage splits non-manifold edges and vertices, caps holes besides the neck, cuts a ragged neck "
+        "again cleanly (and a closed head at its neck) and closes handles (tunnels) by re-meshing, each listed in "
+        "metrics.json (repairs, repair, with the Hausdorff distance of a re-meshing); --no-repair refuses them "
+        "instead. The map works in the ICT frame (centimetres, y up, face towards +z, symmetric about x = 0): the "
+        "mesh's frame is found from its size and neck (or given with --frame) and mesh.obj is written back in it.",
         examples=[
             "cliphead align uv out/head.obj --out out/uv",
             "cliphead align uv closed_head.obj --crop-neck -12 --out out/closed_uv",
             "cliphead align uv scan.obj --no-repair --out out/strict_uv",
         ],
     )
-    align.add_argument("mesh", help="open head mesh (one neck boundary)")
+    align.add_argument("mesh", help="head mesh (OBJ, PLY, STL, OFF, …), open at the neck or closed")
     align.add_argument("--out", required=True, help="output folder")
     align.add_argument(
         "--curve",
