@@ -25,6 +25,7 @@ import numpy as np
 from scipy.interpolate import RBFInterpolator
 
 from cliphead.heads.generation import extract_disk
+from cliphead.meshes import MeshError
 from cliphead.uv.checks import prepare_head_mesh
 from cliphead.uv.layout import boundary_curve, place_boundary
 from cliphead.uv.seam import Disk, cut_to_disk
@@ -144,7 +145,13 @@ def aligned_uv(
     boundary_uv = place_boundary(disk, layout)
     seconds["boundary"] = time.perf_counter() - start
     start = time.perf_counter()
-    uv = unfold(disk.faces, harmonic_map(disk, boundary_uv), disk.boundary)
+    harmonic = harmonic_map(disk, boundary_uv)
+    if not np.isfinite(harmonic).all():
+        raise MeshError(
+            "The harmonic map has no solution on this mesh (degenerate or needle triangles make its Laplacian "
+            "singular). Fix: re-mesh or clean the head (e.g. remove zero-area faces), then align it again."
+        )
+    uv = unfold(disk.faces, harmonic, disk.boundary)
     seconds["harmonic"] = time.perf_counter() - start
     if landmarks is not None:
         start = time.perf_counter()

@@ -83,8 +83,8 @@ def _split_if_non_manifold(mesh: CleanMesh, repair: bool) -> CleanMesh:
         )
     cleaned = largest_area_component(split.vertices, split.faces)  # no welding: that would undo the split
     note = (
-        f"split {split.non_manifold_edges} non-manifold edge(s) and the vertices where separate fans touched "
-        f"({split.split_vertices} vertex copies)"
+        f"split {split.non_manifold_edges} non-manifold edge(s) and the vertices where separate fans of faces touched "
+        f"({split.split_vertices} vertex copies added)"
     )
     figures = {"non_manifold_edges": split.non_manifold_edges, "split_vertices": split.split_vertices}
     return CleanMesh(cleaned.vertices, cleaned.faces, [*mesh.notes, note, *cleaned.notes], mesh.figures | figures)
@@ -164,7 +164,9 @@ def prepare_head_mesh(vertices: np.ndarray, faces: np.ndarray, repair: bool = Tr
                 f"The mesh has {len(loops) - 1} hole(s) besides the neck (boundary loops of {sizes} vertices). "
                 "Fix: close them (leave the repair on, i.e. no --no-repair: it caps each with a fan)."
             )
-        vertices, faces = cap_loops(vertices, faces, loops[1:])
+        # A fan over a sliver hole can have zero area (its centre on a boundary vertex): weld and drop those.
+        capped = clean_mesh(*cap_loops(vertices, faces, loops[1:]))
+        vertices, faces, neck = capped.vertices, capped.faces, boundary_loops(capped.faces)[0]
         notes.append(f"filled {len(loops) - 1} hole(s) besides the neck")
         figures["holes_filled"] = len(loops) - 1
     if vertices[neck, 1].mean() > vertices[:, 1].mean():

@@ -21,9 +21,10 @@ def _local_frames(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, 
     """Edge vectors ``p1 - p0`` and ``p2 - p0`` of every face in an orthonormal 2D frame of its plane."""
     p0, p1, p2 = (vertices[faces[:, k]] for k in range(3))
     e1, e2 = p1 - p0, p2 - p0
-    x_axis = e1 / np.linalg.norm(e1, axis=1, keepdims=True)
     normal = np.cross(e1, e2)
-    y_axis = np.cross(normal / np.linalg.norm(normal, axis=1, keepdims=True), x_axis)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a collapsed face gets NaN axes (see singular_values)
+        x_axis = e1 / np.linalg.norm(e1, axis=1, keepdims=True)
+        y_axis = np.cross(normal / np.linalg.norm(normal, axis=1, keepdims=True), x_axis)
     local_e1 = np.stack([np.einsum("ij,ij->i", e1, x_axis), np.zeros(len(faces))], axis=1)
     local_e2 = np.stack([np.einsum("ij,ij->i", e2, x_axis), np.einsum("ij,ij->i", e2, y_axis)], axis=1)
     return local_e1, local_e2
@@ -32,12 +33,19 @@ def _local_frames(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, 
 def singular_values(
     vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, uv_faces: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-face σ1 >= σ2 >= 0 of the 3D→UV Jacobian and the sign of its determinant (flips are -1)."""
+    """Per-face σ1 >= σ2 >= 0 of the 3D→UV Jacobian and the sign of its determinant (flips are -1; 0 for a face
+    collapsed in 3D or without finite UVs, whose σ are 0)."""
     uv_faces = faces if uv_faces is None else uv_faces
     local_e1, local_e2 = _local_frames(vertices, faces)
     source = np.stack([local_e1, local_e2], axis=2)  # (F, 2, 2), columns are edges
     target = np.stack([uv[uv_faces[:, 1]] - uv[uv_faces[:, 0]], uv[uv_faces[:, 2]] - uv[uv_faces[:, 0]]], axis=2)
-    jacobian = target @ np.linalg.inv(source)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the 2x2 inverse in closed form: no raise when singular
+        determinant = source[:, 0, 0] * source[:, 1, 1] - source[:, 0, 1] * source[:, 1, 0]
+        inverse = np.stack([source[:, 1, 1], -source[:, 0, 1], -source[:, 1, 0], source[:, 0, 0]], axis=1)
+        jacobian = target @ (inverse.reshape(-1, 2, 2) / determinant[:, None, None])
+    # A face collapsed in 3D (or with no finite UV) has no Jacobian: it counts as collapsed (σ = 0, no sign).
+    collapsed = ~np.isfinite(jacobian).all(axis=(1, 2))
+    jacobian[collapsed] = 0.0
     sigma = np.linalg.svd(jacobian, compute_uv=False)
     return sigma[:, 0], sigma[:, 1], np.sign(np.linalg.det(jacobian))
 

@@ -47,6 +47,11 @@ class Frame:
     def to_user(self, points: np.ndarray) -> np.ndarray:
         return (points - self.translation) @ self.rotation / self.scale
 
+    def turned(self) -> Frame:
+        """The same frame with the face towards the other side (half a turn about the up axis)."""
+        half_turn = np.diag([-1.0, 1.0, -1.0])
+        return Frame(self.scale, half_turn @ self.rotation + 0.0, half_turn @ self.translation + 0.0)
+
     def describe(self) -> dict:
         """The transform, for ``metrics.json``."""
         return {

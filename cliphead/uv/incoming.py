@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cliphead.heads.io import landmarks_path, read_landmarks
-from cliphead.meshes import CleanMesh, clean_mesh, load_mesh
+from cliphead.meshes import CleanMesh, MeshError, clean_mesh, load_mesh
 from cliphead.uv.aligned import AlignedHead, AlignedUV, aligned_uv
 from cliphead.uv.auto_landmarks import detect_head_landmarks
 from cliphead.uv.checks import prepare_head_mesh
@@ -33,7 +33,7 @@ class AlignedMesh:
     aligned: AlignedUV
     prepared: CleanMesh
     frame: Frame
-    frame_source: str  # "given", "detected" or "assumed"
+    frame_source: str  # "given", "detected" (or "detected, facing turned by FaceMesh") or "assumed"
     landmarks: np.ndarray | None  # (68, 3) in the ICT frame, None without the landmark warp
     landmark_source: str  # "given", "detected" or "none"
     repair: bool
@@ -101,7 +101,16 @@ def align_head(
     elif landmarks is not None:
         head_landmarks, landmark_source = mesh_frame.to_ict(np.asarray(landmarks, dtype=np.float64)), "given"
     else:
-        head_landmarks, landmark_source = detect_head_landmarks(prepared.vertices, prepared.faces), "detected"
+        try:
+            head_landmarks = detect_head_landmarks(prepared.vertices, prepared.faces)
+        except MeshError:
+            if frame_source != "detected":
+                raise
+            # The facing read off the neck is the frame's weakest guess: FaceMesh decides, the face may be behind.
+            mesh_frame, frame_source = mesh_frame.turned(), "detected, facing turned by FaceMesh"
+            prepared = prepare_head_mesh(mesh_frame.to_ict(vertices), faces, repair=repair)
+            head_landmarks = detect_head_landmarks(prepared.vertices, prepared.faces)
+        landmark_source = "detected"
     seconds["landmarks"] = time.perf_counter() - start
     aligned = aligned_uv(prepared.vertices, prepared.faces, curve, head_landmarks)
     seconds |= aligned.seconds
