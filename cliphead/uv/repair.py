@@ -79,10 +79,11 @@ def split_non_manifold(vertices: np.ndarray, faces: np.ndarray) -> Split:
     start, end = faces.ravel(), faces[:, [1, 2, 0]].ravel()  # half-edge h runs from corner h to corner next(h)
     corner_next = 3 * (np.arange(3 * n_faces) // 3) + (np.arange(3 * n_faces) % 3 + 1) % 3
     keys = edge_keys(np.stack([start, end], axis=1))
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    manifold = np.flatnonzero(counts[inverse] == 2)
-    order = manifold[np.argsort(keys[manifold], kind="stable")]
-    first, second = order[0::2], order[1::2]
+    order = np.argsort(keys, kind="stable")  # half-edges of one edge become a run
+    run_starts = np.flatnonzero(np.diff(keys[order], prepend=-1))
+    run_lengths = np.diff(np.append(run_starts, len(keys)))
+    pairs = run_starts[run_lengths == 2]  # edges held by exactly two faces
+    first, second = order[pairs], order[pairs + 1]
     same_direction = start[first] == start[second]
     # Join the corners of the edge's two end vertices across the two faces.
     join_a = np.where(same_direction, second, corner_next[second])
@@ -95,7 +96,9 @@ def split_non_manifold(vertices: np.ndarray, faces: np.ndarray) -> Split:
     new_vertices[group] = vertices[start]
     # Copies of one vertex would still coincide and be welded again by any later cleaning: move each a
     # little (SPLIT_NUDGE of the way) towards the middle of its own fan.
-    copies = np.bincount(np.unique(np.stack([start, group], axis=1), axis=0)[:, 0], minlength=len(vertices))
+    group_vertex = np.zeros(n_groups, dtype=np.int64)
+    group_vertex[group] = start
+    copies = np.bincount(group_vertex, minlength=len(vertices))
     moved = copies[start] > 1
     if moved.any():
         centroids = np.repeat(vertices[faces].mean(axis=1), 3, axis=0)[moved]
@@ -105,7 +108,7 @@ def split_non_manifold(vertices: np.ndarray, faces: np.ndarray) -> Split:
         nudged = np.unique(group[moved])
         new_vertices[nudged] += SPLIT_NUDGE * (fan_centre[nudged] / fan_size[nudged] - new_vertices[nudged])
     split = n_groups - len(np.unique(faces))
-    return Split(new_vertices, group.reshape(-1, 3), int((counts > 2).sum()), int(split))
+    return Split(new_vertices, group.reshape(-1, 3), int((run_lengths > 2).sum()), int(split))
 
 
 def neck_plane(vertices: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
