@@ -291,7 +291,7 @@ def defect_repair_figure(shown: Mapping[str, tuple], path: str | os.PathLike, si
     names = list(shown)
     columns = 2
     rows = (len(names) + columns - 1) // columns
-    figure = Figure(figsize=(3 * 1.9 * columns, 2.15 * rows))
+    figure = Figure(figsize=(3 * 1.9 * columns, 2.15 * rows), layout="constrained")
     for index, name in enumerate(names):
         case, result = shown[name]
         pictures = [_shaded_view(case.vertices, case.faces, size)]
