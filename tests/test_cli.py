@@ -50,7 +50,7 @@ def test_every_command_has_help_with_examples(capsys):
     parser = build_parser()
     tree = register_commands(argparse.ArgumentParser(prog="cliphead"))
     verbs = {command.split()[0] for command in tree.with_object}
-    assert len(tree.standalone) + len(tree.with_object) == 23 and len(verbs) == 9
+    assert len(tree.standalone) + len(tree.with_object) == 24 and len(verbs) == 9
     for command in [*tree.standalone, *tree.with_object, *verbs]:
         with pytest.raises(SystemExit) as done:
             parser.parse_args([*command.split(), "--help"])
@@ -173,13 +173,15 @@ def test_align_uv_refuses_bad_input_cleanly(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_align_uv_of_a_closed_head_suggests_the_neck_crop(tmp_path):
+def test_align_uv_of_a_closed_sphere_cuts_it_then_finds_no_face(tmp_path):
     closed = tmp_path / "closed.obj"
     import trimesh
 
     trimesh.creation.icosphere(4, radius=12.0).export(closed)
     result = run("align", "uv", str(closed), "--out", str(tmp_path / "o"), check=False)
-    assert result.returncode == 2 and "closed" in result.stderr and "--crop-neck" in result.stderr
+    assert result.returncode == 2 and "FaceMesh found a face in 0 of 3 renders" in result.stderr
+    strict = run("align", "uv", str(closed), "--out", str(tmp_path / "o"), "--no-repair", check=False)
+    assert strict.returncode == 2 and "closed" in strict.stderr and "--crop-neck" in strict.stderr
 
 
 def test_render_textured_views(sampled, tmp_path):

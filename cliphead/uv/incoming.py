@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cliphead.heads.io import landmarks_path, read_landmarks
-from cliphead.meshes import CleanMesh, MeshError, boundary_loops, clean_mesh, load_mesh
+from cliphead.meshes import CleanMesh, MeshError, boundary_loops, clean_mesh, load_mesh, merge_close_vertices
 from cliphead.uv.aligned import AlignedHead, AlignedUV, aligned_uv
 from cliphead.uv.auto_landmarks import detect_head_landmarks
 from cliphead.uv.checks import prepare_head_mesh
@@ -60,9 +60,10 @@ def head_frame(vertices: np.ndarray, faces: np.ndarray, frame: str | None, repai
     from the head (:func:`cliphead.uv.frame.detect_frame`) with ``repair``, else taken to be the ICT frame."""
     if frame:
         return parse_frame(frame, vertices), "given"
-    if repair:
-        if len(boundary_loops(faces)) > 1:  # read the neck off the welded, largest piece: seams and stray bits
-            cleaned = clean_mesh(vertices, faces)  # add boundary loops
+    if repair:  # read the neck off the welded mesh: a UV seam's split vertices make the seam look like a neck
+        vertices, faces = merge_close_vertices(vertices, faces, 1e-9 * float(np.ptp(vertices, axis=0).max()))
+        if len(boundary_loops(faces)) > 1:  # stray pieces add boundary loops: keep the largest
+            cleaned = clean_mesh(vertices, faces)
             vertices, faces = cleaned.vertices, cleaned.faces
         return detect_frame(vertices, faces), "detected"
     return parse_frame("ict", vertices), "assumed"
