@@ -93,17 +93,22 @@ def marching_cubes_mesh(sdf: np.ndarray, axes: list[np.ndarray], level: float = 
     return vertices, faces.astype(np.int64)
 
 
-def crop_below(vertices: np.ndarray, faces: np.ndarray, plane_y: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cut the mesh exactly at ``y = plane_y`` and keep what lies above (an open neck boundary).
+def crop_plane(
+    vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, normal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The part of the mesh on the side of ``normal``, cut exactly at the plane through ``origin``.
 
     The cut's new vertices that land on existing ones are welded; the faces this collapses are dropped."""
     from trimesh.intersections import slice_faces_plane
 
-    kept_vertices, kept_faces = slice_faces_plane(
-        vertices, faces, plane_normal=np.array([0.0, 1.0, 0.0]), plane_origin=np.array([0.0, plane_y, 0.0])
-    )[:2]
+    kept_vertices, kept_faces = slice_faces_plane(vertices, faces, plane_normal=normal, plane_origin=origin)[:2]
     welded = merge_close_vertices(np.asarray(kept_vertices, dtype=np.float64), np.asarray(kept_faces, dtype=np.int64))
     return without_degenerate_faces(*welded)
+
+
+def crop_below(vertices: np.ndarray, faces: np.ndarray, plane_y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the mesh exactly at ``y = plane_y`` and keep what lies above (an open neck boundary)."""
+    return crop_plane(vertices, faces, np.array([0.0, plane_y, 0.0]), np.array([0.0, 1.0, 0.0]))
 
 
 def remesh_head(

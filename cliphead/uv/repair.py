@@ -25,6 +25,7 @@ from scipy import ndimage
 from scipy.sparse.csgraph import connected_components
 
 from cliphead.heads.remesh import (
+    crop_plane,
     grid_axes,
     grid_points,
     largest_component,
@@ -119,19 +120,6 @@ def neck_plane(vertices: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.n
     if np.dot(vertices.mean(axis=0) - centre, normal) < 0:
         normal = -normal
     return centre + normal * float(np.max((points - centre) @ normal)), normal
-
-
-def crop_plane(
-    vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, normal: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The part of the mesh on the side of ``normal``, cut exactly at the plane."""
-    from trimesh.intersections import slice_faces_plane
-
-    from cliphead.meshes import merge_close_vertices, without_degenerate_faces
-
-    kept = slice_faces_plane(vertices, faces, plane_normal=normal, plane_origin=origin)[:2]
-    welded = merge_close_vertices(np.asarray(kept[0], dtype=np.float64), np.asarray(kept[1], dtype=np.int64))
-    return without_degenerate_faces(*welded)
 
 
 def midline_crossings(points: np.ndarray) -> int:

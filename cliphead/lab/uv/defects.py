@@ -27,6 +27,7 @@ from scipy import ndimage
 from cliphead.assets import load_cached_npz
 from cliphead.heads.remesh import (
     NECK_PLANE_Y,
+    crop_plane,
     crop_below,
     grid_axes,
     grid_points,
@@ -147,8 +148,6 @@ def ragged_neck(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, 
 
 def oblique_neck(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     """The neck cut by a plane tilted 15° about x, lower at the front, through y = neck + 2 cm at z = 0."""
-    from cliphead.uv.repair import crop_plane
-
     tilt = np.radians(15.0)
     normal = np.array([0.0, np.cos(tilt), np.sin(tilt)])
     return crop_plane(vertices, faces, np.array([0.0, NECK_PLANE_Y + 2.0, 0.0]), normal)
