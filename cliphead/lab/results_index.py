@@ -106,6 +106,28 @@ TABLES: dict[str, TableNote] = {
         "One row per head and method: mesh size, seconds, median QCE and ASE, flipped faces.",
         max_rows=12,
     ),
+    "uv_defects_summary.csv": TableNote(
+        "05_uv_alignment",
+        "The defect corpus through the default repair stage and map: share of heads mapped, median QCE, worst share "
+        "of flipped UV faces, how far the repairs moved the kept input surface on heads without handles (mm), and "
+        "the mean error of the landmarks found on renders (mm).",
+    ),
+    "uv_defects.csv": TableNote(
+        "05_uv_alignment",
+        "One row per corpus head (source, seed, defect): mapped or the error, QCE, flipped share, handles removed, "
+        "surface moved and added (mm), landmark error (mm), seconds, the repairs made.",
+        max_rows=12,
+    ),
+    "uv_auto_landmarks_summary.csv": TableNote(
+        "05_uv_alignment",
+        "Landmarks found on renders on 50 held-out project heads: mean error against the known landmarks on the "
+        "surface (mm), and the alignment spread of the known landmarks under the map warped with the found ones (UV).",
+    ),
+    "uv_auto_landmarks.csv": TableNote(
+        "05_uv_alignment",
+        "One row per held-out head: mean and largest distance of the found landmarks from the known ones (mm).",
+        max_rows=12,
+    ),
     "texture_model.csv": TableNote(
         "06_controlnet_training",
         "The embedded ControlNet_uv's parts: class, parameters, file size, last training phase and its final loss.",
