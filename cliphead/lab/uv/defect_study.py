@@ -18,7 +18,7 @@ from cliphead.lab.uv.defects import DefectCase, corpus_case, corpus_plan
 from cliphead.meshes import MeshError, boundary_loops, largest_area_component
 from cliphead.uv.distortion import distortion_summary
 from cliphead.uv.incoming import AlignedMesh, align_head
-from cliphead.uv.repair import split_non_manifold
+from cliphead.uv.repair import hausdorff, split_non_manifold
 
 #: Input vertices this far (cm) under the repaired neck count as cut away, not moved.
 NECK_SLACK_CM = 0.05
@@ -42,8 +42,7 @@ def surface_added_mm(case: DefectCase, result: AlignedMesh) -> float:
     """The largest distance (mm) from the repaired surface to the input surface: how far from anything the user
     gave the repairs put surface (caps over holes, closed tunnels)."""
     prepared = result.prepared
-    squared = igl.point_mesh_squared_distance(prepared.vertices, result.frame.to_ict(case.vertices), case.faces)[0]
-    return 10.0 * float(np.sqrt(squared.max()))
+    return 10.0 * hausdorff(prepared.vertices, prepared.faces, result.frame.to_ict(case.vertices), case.faces)
 
 
 def landmark_error_mm(case: DefectCase, result: AlignedMesh) -> float:
