@@ -6,7 +6,15 @@ the cache itself point ``CLIPHEAD_CACHE`` at their own folder with ``monkeypatch
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The suite runs on two workers (``-n 2`` in pyproject.toml), one a core: each worker, and every
+    # command or notebook kernel it starts, computes on one thread so the two never fight over cores.
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
 
 #: (seed, expression) of the re-meshed heads the UV and head tests share.
 HEAD_CASES = ((0, "neutral"), (1, "laughing"), (2, "mouth open"))
@@ -38,3 +46,8 @@ def head_mesh_file(remeshed_heads, tmp_path_factory):
     head = remeshed_heads[0]
     write_obj(path, head.vertices, head.faces)
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the tests marked ``slow`` (notebooks, trainings) first, so both workers finish together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

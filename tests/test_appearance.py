@@ -23,6 +23,7 @@ def _positions(regions, name: str, level: float = 0.9) -> np.ndarray:
     return regions.texels.position[regions[name] > level]
 
 
+@pytest.mark.slow
 def test_feature_regions_lie_on_their_landmarks():
     regions = region_masks(512)
     landmarks = regions.texels.landmarks

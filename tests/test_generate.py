@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+#: The tests of this module share one expensive fixture: they run on one worker.
+pytestmark = pytest.mark.xdist_group("generate")
+
 RUN = [sys.executable, "-m", "cliphead.cli"]
 #: ``cliphead`` with ICT-FaceKit and the user cache out of reach: finding either raises, and on exit the
 #: run prints which lab modules it loaded (none may be: inference never builds anything from the lab).
@@ -65,6 +68,7 @@ def generated(tmp_path_factory):
     return out, single, batch
 
 
+@pytest.mark.slow
 def test_generate_writes_every_file(generated):
     import trimesh
 
@@ -116,6 +120,7 @@ def test_generate_needs_a_prompt(tmp_path):
     assert result.returncode == 2 and "PROMPT" in result.stderr
 
 
+@pytest.mark.slow
 def test_generate_textures_a_given_mesh_in_its_own_frame(generated, tmp_path):
     """The generated head, turned z-up in millimetres and without its landmarks, textured with --mesh."""
     from cliphead.meshes import load_mesh, write_obj

@@ -20,6 +20,9 @@ from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS
 from cliphead.clip.score import clip_score, clip_scores
 from cliphead.weights.manifest import MANIFEST, MAX_WEIGHTS_BYTES, sha256_of
 
+#: The tests of this module share one expensive fixture: they run on one worker.
+pytestmark = pytest.mark.xdist_group("lit-minilm")
+
 
 @pytest.fixture(scope="module")
 def encoder():
@@ -122,6 +125,7 @@ def test_cli_score_clip_and_bad_encoder_spec(tmp_path):
     assert bad.returncode == 2 and "unknown encoder spec" in bad.stderr
 
 
+@pytest.mark.slow
 def test_quick_training_writes_a_loadable_tower_and_resumes(tmp_path):
     out = tmp_path / "clip"
     command = [sys.executable, "-m", "cliphead.cli", "train", "clip", "--quick", "--out", str(out), "--threads", "2"]

@@ -297,6 +297,7 @@ def test_controlnet_appearance_step_runs_a_local_diffusers_pipeline(tmp_path):
         build_synthesis("stable-diffusion")
 
 
+@pytest.mark.slow
 def test_train_mappers_quick_writes_loadable_weights(tmp_path):
     from cliphead.mapping.networks import load_mapper
 

@@ -43,6 +43,7 @@ def test_shipped_weights_match_their_manifest():
     assert entry["command"].startswith("cliphead train head-model")
 
 
+@pytest.mark.slow
 def test_one_hundred_random_samples_are_valid_heads(model):
     invalid, repaired = [], 0
     for seed in range(100):
@@ -91,6 +92,7 @@ def test_landmarks_follow_identity_and_expression(model, quick_scans):
     assert np.median(nearest) < 0.3
 
 
+@pytest.mark.slow
 def test_fitting_a_held_out_identity_beats_the_mean_code(model, quick_scans):
     identity = quick_scans.held_out_identity_weights[0]
     vertices, faces = scan_surface(quick_scans, identity, None)
@@ -140,6 +142,7 @@ def test_cli_samples_a_neural_head_with_landmarks(tmp_path):
     assert again.returncode == 2 and "--force" in again.stderr
 
 
+@pytest.mark.slow
 def test_cli_fits_a_point_cloud_and_measures_it(tmp_path, quick_scans):
     identity = quick_scans.held_out_identity_weights[1]
     vertices, faces = scan_surface(quick_scans, identity, None)
@@ -189,6 +192,7 @@ def test_cli_bench_extract_reports_both_paths():
     assert result["mesh_difference_cm"] < 1e-4
 
 
+@pytest.mark.slow
 def test_quick_training_learns_and_resumes(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "cliphead.cli", "train", "head-model", "--quick", "--out", str(out)]

@@ -111,6 +111,7 @@ def test_mediapipe_finds_a_face_in_most_detailed_face_windows():
     assert detection_rate(records, 256, seed=0, painter="detailed") >= 0.8
 
 
+@pytest.mark.slow
 def test_the_instrument_reads_detailed_textures_as_it_reads_plain_ones():
     # Measured on 150 such textures (seed 1), plain and detailed alike: 1.0 for every attribute, style 0.98.
     accuracy = measure.calibration_accuracy(n=30, seed=1, paint_size=512, painter="detailed")

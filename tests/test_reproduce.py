@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from PIL import Image
 
 from cliphead.lab.notebook_markdown import image_links
@@ -33,6 +34,7 @@ def test_notebooks_are_committed_clean():
         assert any("parameters" in cell.metadata.get("tags", []) for cell in notebook.cells), path
 
 
+@pytest.mark.slow
 def test_reproduce_05_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     run = reproduce_quick(tmp_path, "05")
@@ -93,6 +95,7 @@ def test_changed_numbers_lists_cells():
     assert changed_numbers(before, after) == {"t.csv": ["row 1 a: 2 -> 2.5"], "u.csv": ["new file"]}
 
 
+@pytest.mark.slow
 def test_reproduce_01_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     run = reproduce_quick(tmp_path, "01_neural")
@@ -114,6 +117,7 @@ def test_reproduce_01_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
+@pytest.mark.slow
 def test_reproduce_appearance_world_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     run = reproduce_quick(tmp_path, "02_appearance")
@@ -141,6 +145,7 @@ def test_reproduce_appearance_world_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
+@pytest.mark.slow
 def test_reproduce_03_and_04_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     run = reproduce_quick(tmp_path, "03", "04")
@@ -183,19 +188,32 @@ def test_reproduce_03_and_04_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
-def test_reproduce_06_and_07_quick(tmp_path):
+@pytest.mark.slow
+def test_reproduce_06_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    run = reproduce_quick(tmp_path, "06", "07")
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
-        "06_controlnet_training.ipynb",
-        "07_rectification.ipynb",
-    ]
+    run = reproduce_quick(tmp_path, "06")
+    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["06_controlnet_training.ipynb"]
     model = pd.read_csv(results / "texture_model.csv").set_index("part")
     assert list(model.index) == ["vae", "unet", "controlnet"] and (model["file_mb"] <= 16).all()
     knowledge = pd.read_csv(results / "texture_prompt_knowledge.csv")
     assert (
         len(knowledge) == 6 and (knowledge["n"] == 32).all() and (knowledge[["r2_L", "r2_a", "r2_b"]] <= 1).all().all()
     )
+    for name in (
+        "texture_training_triples.png",
+        "texture_training_curves.png",
+        "texture_snapshots.png",
+        "texture_control_strength.png",
+        "texture_held_out_prompts.png",
+    ):
+        assert min(Image.open(figures / name).size) > 200, name
+
+
+@pytest.mark.slow
+def test_reproduce_07_quick(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    run = reproduce_quick(tmp_path, "07")
+    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["07_rectification.ipynb"]
     validation = pd.read_csv(results / "texture_sampling_validation.csv")  # 13 of the 38 prompts on one head
     assert len(validation) == 2 and (validation["textures"] == 13).all()
     accuracies = ["hair_colour", "skin", "lipstick", "beard_colour", "style", "colour attributes", "all attributes"]
@@ -206,11 +224,6 @@ def test_reproduce_06_and_07_quick(tmp_path):
     items = pd.read_csv(results / "texture_eval_items.csv")
     assert len(items) == 9 and items["clip_generated"].between(-1, 1).all()
     for name in (
-        "texture_training_triples.png",
-        "texture_training_curves.png",
-        "texture_snapshots.png",
-        "texture_control_strength.png",
-        "texture_held_out_prompts.png",
         "rectification.png",
         "rectification_applied.png",
         "rectification_detection_inputs.png",
@@ -219,6 +232,7 @@ def test_reproduce_06_and_07_quick(tmp_path):
         assert min(Image.open(figures / name).size) > 200, name
 
 
+@pytest.mark.slow
 def test_reproduce_08_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     reproduce_quick(tmp_path, "08")

@@ -95,6 +95,7 @@ def test_colour_anchor_carries_the_texture_averaged_over_its_blocks(anchor_pool)
     np.testing.assert_allclose(decoded, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_quick_training_learns_and_round_trips(tmp_path, quick_triples):
     from cliphead.texture.checkpoints import load_embedded
     from cliphead.lab.texture.recipe import train_texture
@@ -298,6 +299,7 @@ def test_unknown_backend_and_bad_maps_are_clear_errors(shipped_model):
         texture_head(shipped_model, np.full((64, 64, 3), np.nan), "a face")
 
 
+@pytest.mark.slow
 def test_cli_textures_an_align_uv_folder(head_mesh_file, tmp_path):
     uv_dir, out = tmp_path / "uv", tmp_path / "textured"
     run = [sys.executable, "-m", "cliphead.cli"]
