@@ -16,6 +16,7 @@ loads skip the OBJ parsing.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -147,20 +148,53 @@ def files_digest(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_cached_npz(key: str, build) -> dict[str, np.ndarray]:
-    """Load ``cache_dir()/npz/{key}.npz``, or call ``build()`` to make the arrays and cache them."""
-    path = cache_dir() / "npz" / f"{key}.npz"
-    if path.is_file():
+def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache file, or None if it is missing or damaged (a damaged one is removed)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except Exception:  # any damage to the cache file (truncated, bad zip, bad header): rebuild it
+        path.unlink(missing_ok=True)
+        return None
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path):
+    """Hold an exclusive lock on ``lock`` (POSIX ``flock``; no lock where the platform has none)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: two processes may build the same entry; the atomic rename keeps it whole
+        yield
+        return
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
-        except Exception:  # any damage to the cache file (truncated, bad zip, bad header): rebuild it
-            path.unlink(missing_ok=True)
-    arrays = build()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def load_cached_npz(key: str, build) -> dict[str, np.ndarray]:
+    """Load ``cache_dir()/npz/{key}.npz``, or call ``build()`` to make the arrays and cache them.
+
+    Processes that ask for the same missing entry at once build it once: the first holds a lock on the
+    entry while it builds, the others wait for it and then load what it wrote.
+    """
+    path = cache_dir() / "npz" / f"{key}.npz"
+    arrays = _read_npz(path)
+    if arrays is not None:
+        return arrays
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
-        np.savez_compressed(handle, **arrays)
-    os.replace(handle.name, path)
+    with _exclusive(path.with_suffix(".lock")):
+        arrays = _read_npz(path)
+        if arrays is not None:
+            return arrays
+        arrays = build()
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
+            np.savez_compressed(handle, **arrays)
+        os.replace(handle.name, path)
     return arrays
 
 

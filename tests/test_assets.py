@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -161,7 +164,33 @@ def test_cache_builds_once(monkeypatch, tmp_path):
     np.testing.assert_array_equal(first["a"], second["a"])
     assert second["a"].dtype == np.float32
     assert second["names"].tolist() == ["x", "yz"]
-    assert not [p for p in (tmp_path / "cache" / "npz").iterdir() if p.name != "demo.npz"]  # no temp files left
+    leftovers = [p.name for p in (tmp_path / "cache" / "npz").iterdir()]
+    assert sorted(leftovers) == ["demo.lock", "demo.npz"]  # no temp files left, only the entry's lock
+
+
+BUILD_SLOWLY = """
+import sys, time
+import numpy as np
+from cliphead.assets import load_cached_npz
+
+def build():
+    with open(sys.argv[1], "a") as log:
+        log.write("built\\n")
+    time.sleep(1.0)
+    return {"a": np.arange(5)}
+
+print(load_cached_npz("shared", build)["a"].sum())
+"""
+
+
+def test_two_processes_asking_at_once_build_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("CLIPHEAD_CACHE", str(tmp_path / "cache"))
+    log = tmp_path / "builds.txt"
+    runs = [subprocess.Popen([sys.executable, "-c", BUILD_SLOWLY, str(log)], stdout=subprocess.PIPE, text=True)]
+    time.sleep(0.3)  # the first is building when the second asks
+    runs.append(subprocess.Popen([sys.executable, "-c", BUILD_SLOWLY, str(log)], stdout=subprocess.PIPE, text=True))
+    outputs = [run.communicate(timeout=60)[0].strip() for run in runs]
+    assert outputs == ["10", "10"] and log.read_text().splitlines() == ["built"]
 
 
 @pytest.mark.parametrize(
