@@ -214,8 +214,10 @@ def test_reproduce_07_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     run = reproduce_quick(tmp_path, "07")
     assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["07_rectification.ipynb"]
-    validation = pd.read_csv(results / "texture_sampling_validation.csv")  # 7 of the 38 prompts on one head
-    assert len(validation) == 2 and (validation["textures"] == 7).all()
+    validation = pd.read_csv(
+        results / "texture_sampling_validation.csv"
+    )  # 8 of the 38 (every attribute) prompts on one head
+    assert len(validation) == 2 and (validation["textures"] == 8).all()
     accuracies = ["hair_colour", "skin", "lipstick", "beard_colour", "style", "colour attributes", "all attributes"]
     assert validation[accuracies].stack().between(0, 1).all()
     summary = pd.read_csv(results / "texture_eval.csv").set_index("measure")

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import igl
 import numpy as np
-from scipy.interpolate import RBFInterpolator
 
 from cliphead.heads.generation import extract_disk
 from cliphead.meshes import MeshError
@@ -36,6 +35,8 @@ from cliphead.uv.seam import Disk, cut_to_disk
 ANCHORED_LANDMARKS = np.array([*range(36), 36, 39, 42, 45, *range(48, 60)])
 #: Boundary points where the landmark warp is pinned to zero.
 WARP_BOUNDARY_SAMPLES = 96
+#: Nearest vertices of a landmark whose faces are searched for its closest surface point.
+NEAREST_VERTICES = 16
 #: Rings of neighbours around folded faces re-solved by :func:`unfold`, tried in turn.
 UNFOLD_RINGS = (2, 4, 8, 16)
 
@@ -58,6 +59,41 @@ def harmonic_map(disk: Disk, boundary_uv: np.ndarray) -> np.ndarray:
     return igl.harmonic(disk.vertices, disk.faces, disk.boundary, boundary_uv, 1)
 
 
+def thin_plate_spline(centres: np.ndarray, values: np.ndarray, smoothing: float = 1e-8):
+    """The planar thin-plate spline through ``values`` at ``centres`` (kernel r² log r plus an affine part),
+    returned as a function of (n, 2) points. Solved directly: its M + 3 unknowns are few, and the kernel
+    matrix at n points is built from one matrix product, so evaluating it on a whole mesh stays cheap."""
+    m = len(centres)
+    affine = np.hstack([np.ones((m, 1)), centres])
+    system = np.zeros((m + 3, m + 3))
+    system[:m, :m] = _thin_plate_kernel(centres, centres) + smoothing * np.eye(m)
+    system[:m, m:], system[m:, :m] = affine, affine.T
+    rhs = np.vstack([values, np.zeros((3, values.shape[1]))])
+    weights = np.linalg.solve(system, rhs)
+
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        return (
+            _thin_plate_kernel(points, centres) @ weights[:m]
+            + np.hstack([np.ones((len(points), 1)), points]) @ weights[m:]
+        )
+
+    return evaluate
+
+
+def _thin_plate_kernel(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """r² log r between every point and every centre, as ½ r² log r² (no square root; in place, as the
+    (points, centres) matrix is the warp's whole cost)."""
+    squared = points @ centres.T
+    squared *= -2.0
+    squared += (points**2).sum(1)[:, None]
+    squared += (centres**2).sum(1)[None, :]
+    np.maximum(squared, 1e-300, out=squared)  # r = 0 gives 0 · log(tiny) = 0
+    kernel = np.log(squared)
+    kernel *= squared
+    kernel *= 0.5
+    return kernel
+
+
 def landmark_warp(uv: np.ndarray, boundary: np.ndarray, landmarks_uv: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Warp of the UV plane taking ``landmarks_uv`` to ``targets`` and fixing the boundary.
 
@@ -67,8 +103,7 @@ def landmark_warp(uv: np.ndarray, boundary: np.ndarray, landmarks_uv: np.ndarray
     pins = boundary[np.linspace(0, len(boundary), WARP_BOUNDARY_SAMPLES, endpoint=False).astype(int)]
     centres = np.concatenate([landmarks_uv, uv[pins]])
     displacement = np.concatenate([targets - landmarks_uv, np.zeros((len(pins), 2))])
-    warp = RBFInterpolator(centres, displacement, kernel="thin_plate_spline", smoothing=1e-8)
-    warped = uv + warp(uv)
+    warped = uv + thin_plate_spline(centres, displacement)(uv)
     warped[boundary] = uv[boundary]
     return warped
 
@@ -156,9 +191,9 @@ def aligned_uv(
     if landmarks is not None:
         start = time.perf_counter()
         anchored = np.asarray(landmarks)[ANCHORED_LANDMARKS]
-        current = uv_at_points(disk.vertices, disk.faces, uv, anchored)
+        landmark_faces, closest = closest_surface_points(anchored, disk.vertices, disk.faces)
+        current = _barycentric_uv(disk.vertices, disk.faces, uv, landmark_faces, closest)
         warped = landmark_warp(uv, disk.boundary, current, layout.landmarks_uv[ANCHORED_LANDMARKS])
-        landmark_faces = igl.point_mesh_squared_distance(anchored, disk.vertices, disk.faces)[1]
         uv = unfold(disk.faces, warped, np.concatenate([disk.boundary, disk.faces[landmark_faces].ravel()]))
         seconds["landmark_warp"] = time.perf_counter() - start
     return AlignedUV(disk.vertices, disk.faces, uv, disk.boundary, curve, landmarks is not None, seconds)
@@ -166,10 +201,34 @@ def aligned_uv(
 
 def uv_at_points(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, points: np.ndarray) -> np.ndarray:
     """UV of the surface points closest to ``points`` (e.g. 3D landmarks), by barycentric interpolation."""
-    _, face_index, closest = igl.point_mesh_squared_distance(points, vertices, faces)
+    face_index, closest = closest_surface_points(points, vertices, faces)
+    return _barycentric_uv(vertices, faces, uv, face_index, closest)
+
+
+def closest_surface_points(
+    points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The face and the point of the surface closest to each of a few ``points`` lying near it (landmarks).
+
+    Only the faces around each point's :data:`NEAREST_VERTICES` nearest vertices are searched: a k-d tree
+    over the vertices is cheaper to build than libigl's tree over every face, and a point near the surface
+    has its closest face among them.
+    """
+    from scipy.spatial import cKDTree
+
+    _, nearest = cKDTree(vertices).query(points, k=min(NEAREST_VERTICES, len(vertices)))
+    candidates = np.nonzero(np.isin(faces, nearest).any(axis=1))[0]
+    _, local, closest = igl.point_mesh_squared_distance(points, vertices, faces[candidates])
+    return candidates[local], closest
+
+
+def _barycentric_uv(
+    vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, face_index: np.ndarray, points: np.ndarray
+) -> np.ndarray:
+    """UV at ``points`` lying on faces ``face_index``, interpolated from their corners."""
     corners = faces[face_index]
     p = vertices[corners]
-    weights = igl.barycentric_coordinates(closest, p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy())
+    weights = igl.barycentric_coordinates(points, p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy())
     return np.einsum("ij,ijk->ik", weights, uv[corners])
 
 
