@@ -50,6 +50,6 @@ def head_mesh_file(remeshed_heads, tmp_path_factory):
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the modules that hold tests marked ``slow`` (notebooks, trainings) first, so both workers end
-    together; a module's tests stay in order, so its fixtures are built once."""
+    together; a module's tests stay together and in order."""
     slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.module.__name__ not in slow_modules)

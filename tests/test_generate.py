@@ -11,8 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-#: The tests of this module share one expensive fixture: they run on one worker.
-pytestmark = pytest.mark.xdist_group("generate")
 
 RUN = [sys.executable, "-m", "cliphead.cli"]
 #: ``cliphead`` with ICT-FaceKit and the user cache out of reach: finding either raises, and on exit the

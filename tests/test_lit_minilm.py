@@ -20,9 +20,6 @@ from cliphead.clip.lit import DEFAULT_LIT_WEIGHTS
 from cliphead.clip.score import clip_score, clip_scores
 from cliphead.weights.manifest import MANIFEST, MAX_WEIGHTS_BYTES, sha256_of
 
-#: The tests of this module share one expensive fixture: they run on one worker.
-pytestmark = pytest.mark.xdist_group("lit-minilm")
-
 
 @pytest.fixture(scope="module")
 def encoder():
