@@ -25,6 +25,12 @@ def reproduce_quick(tmp_path: Path, *only: str) -> subprocess.CompletedProcess:
     return run
 
 
+def assert_figures_drawn(figures: Path, names: tuple[str, ...]) -> None:
+    """Each named figure exists in ``figures`` and is a real picture (over 200 px on its short side)."""
+    for name in names:
+        assert min(Image.open(figures / name).size) > 200, name
+
+
 def test_notebooks_are_committed_clean():
     import nbformat
 
@@ -50,8 +56,9 @@ def test_reproduce_05_quick(tmp_path):
     provenance = json.loads((results / "uv_metrics.json").read_text())
     assert provenance["provenance"]["parameters"]["quick"] is True and provenance["provenance"]["git_commit"]
     assert pd.read_csv(results / "uv_alignment_spread.csv").shape[0] >= 68
-    for name in ("uv_qce_heatmap.png", "uv_layout_overlay.png", "uv_qce_per_head.png", "uv_defects.png"):
-        assert min(Image.open(figures / name).size) > 200, name
+    assert_figures_drawn(
+        figures, ("uv_qce_heatmap.png", "uv_layout_overlay.png", "uv_qce_per_head.png", "uv_defects.png")
+    )
     # Meshes from elsewhere: the quick defect corpus (one head per kind of defect) all maps, landmarks found.
     defects = pd.read_csv(results / "uv_defects_summary.csv").iloc[0]
     assert defects.heads == 9 and defects.mapped_fraction == 1.0 and defects.qce_median < 2.0
@@ -108,13 +115,15 @@ def test_reproduce_01_quick(tmp_path):
     assert table.loc[("identity", "whole_head", "ict_20")].chamfer_l1_mm > oracle.chamfer_l1_mm
     neural = table.loc[("identity", "face", "neural")]
     assert neural.f_score_5mm > 0.95 and neural.chamfer_l1_mm < 1.5
-    for name in (
-        "head_model_training.png",
-        "head_model_samples.png",
-        "head_model_interpolation.png",
-        "head_model_expression_transfer.png",
-    ):
-        assert min(Image.open(figures / name).size) > 200, name
+    assert_figures_drawn(
+        figures,
+        (
+            "head_model_training.png",
+            "head_model_samples.png",
+            "head_model_interpolation.png",
+            "head_model_expression_transfer.png",
+        ),
+    )
 
 
 @pytest.mark.slow
@@ -133,16 +142,18 @@ def test_reproduce_appearance_world_quick(tmp_path):
     assert set(table.metric) >= {"text-to-image R@1", "text-to-image R@5", "beard colour caption oracle: right"}
     oracle = table.set_index("metric").loc["beard colour caption oracle: naming the hair colour"]
     assert oracle.images == 810 and oracle.value > 0.6  # the locked text tower binds a colour to the hair
-    for name in (
-        "appearance_regions.png",
-        "appearance_textures.png",
-        "appearance_attributes.png",
-        "embedded_clip_training.png",
-        "embedded_clip_zero_shot.png",
-        "embedded_clip_retrieval.png",
-        "embedded_clip_beard_binding.png",
-    ):
-        assert min(Image.open(figures / name).size) > 200, name
+    assert_figures_drawn(
+        figures,
+        (
+            "appearance_regions.png",
+            "appearance_textures.png",
+            "appearance_attributes.png",
+            "embedded_clip_training.png",
+            "embedded_clip_zero_shot.png",
+            "embedded_clip_retrieval.png",
+            "embedded_clip_beard_binding.png",
+        ),
+    )
 
 
 @pytest.mark.slow
@@ -177,15 +188,17 @@ def test_reproduce_03_and_04_quick(tmp_path):
     # The shipped mappers on held-out wordings: far above the 1/23 chance of the expression labels.
     shipped = faithfulness[faithfulness["mappers"].str.startswith("shipped") & (faithfulness["kind"] == "expression")]
     assert shipped["faithful"].mean() > 0.5
-    for name in (
-        "pairs_samples.png",
-        "pairs_statistics.png",
-        "pairs_expression_similarity.png",
-        "mappers_training.png",
-        "text2geometry_faithfulness.png",
-        "text2head_gallery.png",
-    ):
-        assert min(Image.open(figures / name).size) > 200, name
+    assert_figures_drawn(
+        figures,
+        (
+            "pairs_samples.png",
+            "pairs_statistics.png",
+            "pairs_expression_similarity.png",
+            "mappers_training.png",
+            "text2geometry_faithfulness.png",
+            "text2head_gallery.png",
+        ),
+    )
 
 
 @pytest.mark.slow
@@ -199,14 +212,16 @@ def test_reproduce_06_quick(tmp_path):
     assert (
         len(knowledge) == 6 and (knowledge["n"] == 32).all() and (knowledge[["r2_L", "r2_a", "r2_b"]] <= 1).all().all()
     )
-    for name in (
-        "texture_training_triples.png",
-        "texture_training_curves.png",
-        "texture_snapshots.png",
-        "texture_control_strength.png",
-        "texture_held_out_prompts.png",
-    ):
-        assert min(Image.open(figures / name).size) > 200, name
+    assert_figures_drawn(
+        figures,
+        (
+            "texture_training_triples.png",
+            "texture_training_curves.png",
+            "texture_snapshots.png",
+            "texture_control_strength.png",
+            "texture_held_out_prompts.png",
+        ),
+    )
 
 
 @pytest.mark.slow
@@ -225,13 +240,15 @@ def test_reproduce_07_quick(tmp_path):
     assert 0 <= summary.loc["detection rate: full texture", "value"] <= 1
     items = pd.read_csv(results / "texture_eval_items.csv")
     assert len(items) == 9 and items["clip_generated"].between(-1, 1).all()
-    for name in (
-        "rectification.png",
-        "rectification_applied.png",
-        "rectification_detection_inputs.png",
-        "texture_evaluation.png",
-    ):
-        assert min(Image.open(figures / name).size) > 200, name
+    assert_figures_drawn(
+        figures,
+        (
+            "rectification.png",
+            "rectification_applied.png",
+            "rectification_detection_inputs.png",
+            "texture_evaluation.png",
+        ),
+    )
 
 
 @pytest.mark.slow
@@ -244,10 +261,12 @@ def test_reproduce_08_quick(tmp_path):
     assert table["lit-minilm (embedded)"].str.contains("±").all()
     items = pd.read_csv(results / "clip_score_items.csv")
     assert len(items) == 16 and items["clip lit-minilm (embedded)"].between(-1, 1).all()
-    for name in (
-        "comparison_methods.png",
-        "gallery_expressions.png",
-        "gallery_stylisations.png",
-        "explore_identity_sweep.png",
-    ):
-        assert min(Image.open(figures / name).size) > 200, name
+    assert_figures_drawn(
+        figures,
+        (
+            "comparison_methods.png",
+            "gallery_expressions.png",
+            "gallery_stylisations.png",
+            "explore_identity_sweep.png",
+        ),
+    )
