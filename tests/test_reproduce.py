@@ -16,13 +16,14 @@ from cliphead.lab.reproduce import changed_numbers, notebook_paths
 from cliphead.lab.results_index import format_cell
 
 
-def reproduce_quick(tmp_path: Path, *only: str) -> subprocess.CompletedProcess:
-    """``cliphead reproduce --quick --only ONLY…`` into ``tmp_path``'s results/ and figures/; asserts it succeeded."""
+def reproduce_quick(tmp_path: Path, *only: str) -> dict:
+    """``cliphead reproduce --quick --only ONLY…`` into ``tmp_path``'s results/ and figures/; asserts it succeeded
+    and returns its report (the JSON line it ends with)."""
     command = [sys.executable, "-m", "cliphead.cli", "reproduce", "--only", *only, "--quick"]
     command += ["--results-dir", str(tmp_path / "results"), "--figures-dir", str(tmp_path / "figures")]
     run = subprocess.run(command, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
-    return run
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def assert_figures_drawn(figures: Path, names: tuple[str, ...]) -> None:
@@ -43,8 +44,7 @@ def test_notebooks_are_committed_clean():
 @pytest.mark.slow
 def test_reproduce_05_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    run = reproduce_quick(tmp_path, "05")
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    report = reproduce_quick(tmp_path, "05")
     assert report["notebooks"] == ["05_uv_alignment.ipynb"] and report["quick"] is True
     assert "uv_metrics.csv" in report["changed"]  # a new file in an empty results folder
 
@@ -105,8 +105,7 @@ def test_changed_numbers_lists_cells():
 @pytest.mark.slow
 def test_reproduce_01_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    run = reproduce_quick(tmp_path, "01_neural")
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["01_neural_head_model.ipynb"]
+    assert reproduce_quick(tmp_path, "01_neural")["notebooks"] == ["01_neural_head_model.ipynb"]
     table = pd.read_csv(results / "head_model_fitting.csv").set_index(["task", "region", "model"])
     assert len(table) == 12 and (table["n_scans"] == 2).all()
     # The oracle (the full linear model the scans come from) is exact up to the protocol's sampling noise.
@@ -129,8 +128,7 @@ def test_reproduce_01_quick(tmp_path):
 @pytest.mark.slow
 def test_reproduce_appearance_world_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    run = reproduce_quick(tmp_path, "02_appearance")
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["02_appearance_world.ipynb"]
+    assert reproduce_quick(tmp_path, "02_appearance")["notebooks"] == ["02_appearance_world.ipynb"]
     table = pd.read_csv(results / "embedded_clip_eval.csv")
     zero = table[(table.metric == "zero-shot accuracy") & (table.prompt_set == "training wording")]
     assert {"hair_colour", "skin_bucket", "lipstick_colour", "beard_colour", "face_width"} <= set(zero.attribute)
@@ -159,8 +157,7 @@ def test_reproduce_appearance_world_quick(tmp_path):
 @pytest.mark.slow
 def test_reproduce_03_and_04_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    run = reproduce_quick(tmp_path, "03", "04")
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == [
+    assert reproduce_quick(tmp_path, "03", "04")["notebooks"] == [
         "03_pair_generation.ipynb",
         "04_mapper_training.ipynb",
     ]
@@ -204,8 +201,7 @@ def test_reproduce_03_and_04_quick(tmp_path):
 @pytest.mark.slow
 def test_reproduce_06_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    run = reproduce_quick(tmp_path, "06")
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["06_controlnet_training.ipynb"]
+    assert reproduce_quick(tmp_path, "06")["notebooks"] == ["06_controlnet_training.ipynb"]
     model = pd.read_csv(results / "texture_model.csv").set_index("part")
     assert list(model.index) == ["vae", "unet", "controlnet"] and (model["file_mb"] <= 16).all()
     knowledge = pd.read_csv(results / "texture_prompt_knowledge.csv")
@@ -227,11 +223,9 @@ def test_reproduce_06_quick(tmp_path):
 @pytest.mark.slow
 def test_reproduce_07_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    run = reproduce_quick(tmp_path, "07")
-    assert json.loads(run.stdout.strip().splitlines()[-1])["notebooks"] == ["07_rectification.ipynb"]
-    validation = pd.read_csv(
-        results / "texture_sampling_validation.csv"
-    )  # 8 of the 38 (every attribute) prompts on one head
+    assert reproduce_quick(tmp_path, "07")["notebooks"] == ["07_rectification.ipynb"]
+    # 8 of the 38 validation prompts (every attribute among them), on one head
+    validation = pd.read_csv(results / "texture_sampling_validation.csv")
     assert len(validation) == 2 and (validation["textures"] == 8).all()
     accuracies = ["hair_colour", "skin", "lipstick", "beard_colour", "style", "colour attributes", "all attributes"]
     assert validation[accuracies].stack().between(0, 1).all()
