@@ -51,11 +51,12 @@ def write_glb(path: Path, head: TexturedHead) -> Path:
 def turntable_frames(
     head: TexturedHead, frames: int = TURNTABLE_FRAMES, size: int = TURNTABLE_SIZE
 ) -> list[np.ndarray]:
-    """Renders of the textured head turning once about the vertical axis."""
-    yaws = np.linspace(-180.0, 180.0, frames, endpoint=False)
-    return [
-        render_head(head, head.texture, View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)), size, 0.85) for yaw in yaws
+    """Renders of the textured head turning once about the vertical axis (back faces culled: a head is closed
+    but at the neck, which a level camera does not see into)."""
+    views = [
+        View(yaw, 0.0, (0.3, 0.4, 0.87), 0.35, (1, 1, 1)) for yaw in np.linspace(-180.0, 180.0, frames, endpoint=False)
     ]
+    return [render_head(head, head.texture, view, size, 0.85, cull_backfaces=True) for view in views]
 
 
 def _weights_record(backends: dict[str, str]) -> dict[str, dict]:

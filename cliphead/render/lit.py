@@ -43,8 +43,11 @@ def view_camera(head: UVMesh, view: View, size: int = 96, fill: float = 0.9) -> 
     return orbit_camera(view.yaw, view.pitch, distance, target, 30.0, size)
 
 
-def render_head(head: UVMesh, texture: np.ndarray, view: View, size: int = 96, fill: float = 0.9) -> np.ndarray:
-    """An ``(size, size, 3)`` float32 image of ``head`` wearing ``texture`` from ``view``."""
+def render_head(
+    head: UVMesh, texture: np.ndarray, view: View, size: int = 96, fill: float = 0.9, cull_backfaces: bool = False
+) -> np.ndarray:
+    """An ``(size, size, 3)`` float32 image of ``head`` wearing ``texture`` from ``view`` (``cull_backfaces``:
+    see :func:`~cliphead.render.views.textured`)."""
     return textured(
         head.vertices,
         head.faces,
@@ -54,4 +57,5 @@ def render_head(head: UVMesh, texture: np.ndarray, view: View, size: int = 96, f
         background=view.background,
         light_direction=view.light_direction,
         ambient=view.ambient,
+        cull_backfaces=cull_backfaces,
     )

@@ -64,13 +64,19 @@ def _barycentric_planes(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     negative for triangles that are counter-clockwise as seen (pixel y points down).
     """
     p0, p1, p2 = xy[:, 0], xy[:, 1], xy[:, 2]
-    area2 = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p2[:, 0] - p0[:, 0]) * (p1[:, 1] - p0[:, 1])
+    area2 = _signed_area2(xy)
     inv = np.divide(1.0, area2, out=np.zeros_like(area2), where=area2 != 0)
     planes = []
     for a, b in ((p1, p2), (p2, p0)):  # b_0 is the edge function of (p1, p2), b_1 of (p2, p0)
         dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
         planes.append(np.stack([-dy, dx, dy * a[:, 0] - dx * a[:, 1]], axis=1) * inv[:, None])
     return np.stack(planes, axis=1), area2
+
+
+def _signed_area2(xy: np.ndarray) -> np.ndarray:
+    """Twice the signed area (F,) of triangles ``xy`` (F, 3, 2); negative where counter-clockwise as seen."""
+    p0, p1, p2 = xy[:, 0], xy[:, 1], xy[:, 2]
+    return (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p2[:, 0] - p0[:, 0]) * (p1[:, 1] - p0[:, 1])
 
 
 def _depth_plane(planes: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -83,7 +89,8 @@ def _depth_plane(planes: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _pixel_boxes(xy: np.ndarray, width: int, height: int) -> tuple[np.ndarray, ...]:
     """Integer ranges of the pixels whose centres may lie in each triangle, clipped to the image."""
-    lo, hi = xy.min(axis=1), xy.max(axis=1)
+    lo = np.minimum(np.minimum(xy[:, 0], xy[:, 1]), xy[:, 2])
+    hi = np.maximum(np.maximum(xy[:, 0], xy[:, 1]), xy[:, 2])
     col0 = np.clip(np.ceil(lo[:, 0] - 0.5), 0, width).astype(np.int64)
     col1 = np.clip(np.floor(hi[:, 0] - 0.5), -1, width - 1).astype(np.int64)
     row0 = np.clip(np.ceil(lo[:, 1] - 0.5), 0, height).astype(np.int64)
@@ -157,11 +164,13 @@ def _rasterize(
 ) -> Fragments:
     """Shared core of :func:`rasterize` and :func:`rasterize_uv` over the triangles in ``keep``."""
     ids = np.flatnonzero(keep)
+    boxes = _pixel_boxes(xy[faces[ids]], width, height)
+    covers_a_centre = boxes[2] * boxes[3] > 0  # most triangles of a dense mesh fall between pixel centres
+    ids, boxes = ids[covers_a_centre], tuple(box[covers_a_centre] for box in boxes)
     planes, _ = _barycentric_planes(xy[faces[ids]])
     corner_depth = depth[faces[ids]]
     # Nearest wins: 1/z is linear in screen space under perspective, z itself under orthography.
     key_plane = -_depth_plane(planes, 1.0 / corner_depth) if perspective else _depth_plane(planes, corner_depth)
-    boxes = _pixel_boxes(xy[faces[ids]], width, height)
     local_tri, key = _rasterize_planes(planes, key_plane, boxes, width, height)
 
     covered = np.flatnonzero(local_tri >= 0)
@@ -215,9 +224,9 @@ def rasterize(
         raise ValueError(f"screen must be an (N, 3) array of [pixel x, pixel y, depth], got shape {screen.shape}")
     faces = check_faces(faces, len(screen))
     corners = screen[faces]
-    _, area2 = _barycentric_planes(corners[..., :2])
+    area2 = _signed_area2(corners[..., :2])
     depth = corners[..., 2]
-    keep = np.all(np.isfinite(corners), axis=(1, 2)) & (area2 != 0)
+    keep = np.isfinite(area2) & np.isfinite(depth).all(axis=1) & (area2 != 0)
     keep &= np.all(depth > max(near, 0.0), axis=1) & np.any(depth <= far, axis=1)
     if cull_backfaces:
         keep &= area2 < 0
@@ -235,8 +244,8 @@ def rasterize_uv(uv: np.ndarray, faces: np.ndarray, size: int) -> Fragments:
         raise ValueError(f"uv must be an (N, 2) array, got shape {uv.shape}")
     faces = check_faces(faces, len(uv))
     xy = np.stack([uv[:, 0] * size, (1.0 - uv[:, 1]) * size], axis=1)
-    _, area2 = _barycentric_planes(xy[faces])
-    keep = np.all(np.isfinite(xy[faces]), axis=(1, 2)) & (area2 != 0)
+    area2 = _signed_area2(xy[faces])
+    keep = np.isfinite(area2) & (area2 != 0)
     return _rasterize(xy, np.zeros(len(uv)), faces, int(size), int(size), keep, perspective=False)
 
 

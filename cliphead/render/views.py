@@ -54,10 +54,12 @@ def vertex_normals_torch(vertices: torch.Tensor, faces: np.ndarray | torch.Tenso
     return normals / normals.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def _fragments(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> Fragments:
+def _fragments(vertices: np.ndarray, faces: np.ndarray, camera: Camera, cull_backfaces: bool = False) -> Fragments:
     screen = camera.project(vertices)
     size = (camera.width, camera.height)
-    return rasterize(screen, faces, *size, perspective=camera.is_perspective, near=camera.near, far=camera.far)
+    return rasterize(
+        screen, faces, *size, cull_backfaces, perspective=camera.is_perspective, near=camera.near, far=camera.far
+    )
 
 
 def _interpolate(values: np.ndarray, faces: np.ndarray, fragments: Fragments) -> tuple[np.ndarray, np.ndarray]:
@@ -182,18 +184,21 @@ def textured(
     uv_faces: np.ndarray | None = None,
     light_direction=None,
     ambient: float = 0.25,
+    cull_backfaces: bool = False,
 ) -> np.ndarray:
     """The mesh with a UV texture (v up, OBJ convention), optionally multiplied by Lambert shading.
 
     ``uv`` is per vertex (N, 2), or per corner when ``uv_faces`` (F, 3) indexes it (seams).
-    ``light_direction`` is in camera space (default: a headlight from the upper left).
+    ``light_direction`` is in camera space (default: a headlight from the upper left). ``cull_backfaces``
+    skips the triangles facing away (outward-wound faces; for a mesh closed where the camera looks, the
+    same picture for half the rasterization).
     """
     vertices, faces = _check_mesh(vertices, faces)
     uv = np.asarray(uv, dtype=np.float64)
     if uv.ndim != 2 or uv.shape[1] != 2:
         raise ValueError(f"uv must be an (N, 2) array, got shape {uv.shape}")
     texture = _as_texture(texture)
-    fragments = _fragments(vertices, faces, camera)
+    fragments = _fragments(vertices, faces, camera, cull_backfaces)
     with torch.no_grad():
         pixel_uv, mask = interpolate(torch.as_tensor(uv), faces, fragments, attribute_faces=uv_faces)
     mask = mask.numpy()
