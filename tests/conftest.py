@@ -6,7 +6,11 @@ the cache itself point ``CLIPHEAD_CACHE`` at their own folder with ``monkeypatch
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +24,26 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 HEAD_CASES = ((0, "neutral"), (1, "laughing"), (2, "mouth open"))
 #: Marching-cubes resolution of the shared heads (about 2 s each on a laptop core).
 HEAD_RESOLUTION = 96
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory) -> Callable[[str, Callable[[Path], dict]], tuple[Path, dict]]:
+    """``built_once(name, build)``: the folder ``name`` and the JSON record ``build(folder)`` returned, built by
+    whichever worker asks first while the others wait on a lock: an expensive fixture runs once per run, not
+    once per xdist worker. The folder lies in the parent of the workers' temporary folders, which all see."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+    def once(name: str, build: Callable[[Path], dict]) -> tuple[Path, dict]:
+        folder = shared / name
+        with open(shared / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / "record.json").exists():
+                folder.mkdir(exist_ok=True)
+                (folder / "record.json").write_text(json.dumps(build(folder)))
+        return folder, json.loads((folder / "record.json").read_text())
+
+    return once
 
 
 @pytest.fixture(scope="session")

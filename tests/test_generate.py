@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,48 +31,50 @@ GUARDED_RUN = [
 ]
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """One head from a guarded run (an empty ICT folder and cache, neither reachable), and a prompt file's batch."""
-    out = tmp_path_factory.mktemp("generate") / "head"
-    empty = {
-        "CLIPHEAD_ICT_DIR": str(tmp_path_factory.mktemp("no-ict")),
-        "CLIPHEAD_CACHE": str(tmp_path_factory.mktemp("no-cache")),
-    }
-    prompts = tmp_path_factory.mktemp("prompts") / "prompts.txt"
+def finished(command: list[str], **kwargs) -> dict:
+    """The return code and output of a command, as JSON can hold them."""
+    run = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    return {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}
+
+
+def generate_guarded(folder: Path) -> dict:
+    """One head from a guarded run: an empty ICT folder and cache, neither reachable."""
+    empty = {"CLIPHEAD_ICT_DIR": str(folder / "no-ict"), "CLIPHEAD_CACHE": str(folder / "no-cache")}
+    for path in empty.values():
+        Path(path).mkdir()
+    command = [*GUARDED_RUN, "generate", "a laughing old man with a grey beard", "--out", str(folder / "head")]
+    return finished(command + ["--res", "128", "--steps", "10"], env={**os.environ, **empty})
+
+
+def generate_batch(folder: Path) -> dict:
+    """A prompt file's two heads, one model load."""
+    prompts = folder / "prompts.txt"
     prompts.write_text("# two prompts, one model load\na young woman with red hair\nan old man with a white beard\n")
-    single = subprocess.run(
-        [*GUARDED_RUN, "generate", "a laughing old man with a grey beard", "--out", str(out), "--res", "128"]
-        + ["--steps", "10"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **empty},
-    )
-    batch = subprocess.run(
-        [
-            *RUN,
-            "generate",
-            "--prompts",
-            str(prompts),
-            "--out",
-            str(out.parent / "batch"),
-            "--res",
-            "96",
-            "--steps",
-            "8",
-            "--no-rectify",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    return out, single, batch
+    command = [*RUN, "generate", "--prompts", str(prompts), "--out", str(folder / "batch"), "--res", "96"]
+    return finished(command + ["--steps", "8", "--no-rectify"])
+
+
+# Each run is made once for all xdist workers; the first two tests need one each, so the two workers
+# start one run each.
+@pytest.fixture(scope="module")
+def generated(built_once):
+    """The guarded run's head folder and its output."""
+    folder, record = built_once("generated", generate_guarded)
+    return folder / "head", SimpleNamespace(**record)
+
+
+@pytest.fixture(scope="module")
+def generated_batch(built_once):
+    """The batch's output folder and its output."""
+    folder, record = built_once("generated-batch", generate_batch)
+    return folder / "batch", SimpleNamespace(**record)
 
 
 @pytest.mark.slow
 def test_generate_writes_every_file(generated):
     import trimesh
 
-    out, single, _ = generated
+    out, single = generated
     assert single.returncode == 0, single.stderr[-2000:]
     for name in (
         "head.obj",
@@ -98,19 +102,19 @@ def test_generate_writes_every_file(generated):
     assert guard_line == "lab modules: []"
 
 
-def test_generate_refuses_to_overwrite(generated):
-    out, _, _ = generated
-    again = subprocess.run([*RUN, "generate", "a face", "--out", str(out)], capture_output=True, text=True)
-    assert again.returncode == 2 and "--force" in again.stderr
-
-
-def test_generate_runs_a_prompt_file_into_subfolders(generated):
-    out, _, batch = generated
+def test_generate_runs_a_prompt_file_into_subfolders(generated_batch):
+    out, batch = generated_batch
     assert batch.returncode == 0, batch.stderr[-2000:]
-    folders = sorted(path.name for path in (out.parent / "batch").iterdir())
+    folders = sorted(path.name for path in out.iterdir())
     assert folders == ["00_a_young_woman_with_red_hair", "01_an_old_man_with_a_white_beard"]
     heads = json.loads(batch.stdout.strip().splitlines()[-1])["heads"]
     assert [h["rectified"] for h in heads] == [False, False]
+
+
+def test_generate_refuses_to_overwrite(generated):
+    out, _ = generated
+    again = subprocess.run([*RUN, "generate", "a face", "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "--force" in again.stderr
 
 
 def test_generate_needs_a_prompt(tmp_path):
@@ -123,7 +127,7 @@ def test_generate_textures_a_given_mesh_in_its_own_frame(generated, tmp_path):
     """The generated head, turned z-up in millimetres and without its landmarks, textured with --mesh."""
     from cliphead.meshes import load_mesh, write_obj
 
-    out, single, _ = generated
+    out, single = generated
     assert single.returncode == 0, single.stderr[-2000:]
     vertices, faces = load_mesh(out / "head.obj")
     turned = vertices @ np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]).T * 10.0  # y up -> z up, cm -> mm
