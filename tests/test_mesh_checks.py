@@ -358,3 +358,24 @@ def test_repaired_corpus_heads_map_to_clean_meshes(defect):
     zero_area, duplicated = degenerate_faces(aligned.vertices, aligned.faces)
     assert not zero_area.any() and not duplicated.any()
     assert len(np.unique(aligned.faces)) == len(aligned.vertices)
+
+
+def test_a_surface_folding_across_the_midline_is_re_meshed():
+    """Vertex clustering folds this head's surface back and forth across x = 0 near the nose and neck: the seam's
+    plane meets it in pieces the seam cannot cut along; the repair re-meshes it through its winding number."""
+    from cliphead.lab.uv.defects import corpus_case
+    from cliphead.uv.distortion import distortion_summary
+    from cliphead.uv.incoming import align_head
+    from cliphead.uv.seam import MidlineError, cut_to_disk
+
+    case = corpus_case("ict", 4, "decimated 30k")
+    prepared = prepare_head_mesh(case.vertices, case.faces)  # the other repairs leave the fold
+    with pytest.raises(MidlineError, match="3 boundary loops leaving the plane x = 0"):
+        cut_to_disk(prepared.vertices, prepared.faces)
+    result = align_head(case.vertices, case.faces, use_landmarks=False)
+    assert result.prepared.figures["midline_remeshed"] == 1
+    assert any(note.startswith("re-meshed through the winding number: the plane x = 0") for note in result.notes)
+    assert 0.0 < result.prepared.figures["hausdorff_mm"] < 25.0  # the neck band cut away, 1.5 voxels higher
+    aligned = result.aligned
+    summary = distortion_summary(aligned.vertices, aligned.faces, aligned.uv)
+    assert summary["qce_median"] < 1.3 and summary["flipped_faces"] <= 0.002 * len(aligned.faces)

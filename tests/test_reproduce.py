@@ -62,7 +62,7 @@ def test_reproduce_05_quick(tmp_path):
     # Meshes from elsewhere: the quick defect corpus (one head per kind of defect) all maps, landmarks found.
     defects = pd.read_csv(results / "uv_defects_summary.csv").iloc[0]
     assert defects.heads == 9 and defects.mapped_fraction == 1.0 and defects.qce_median < 2.0
-    assert defects.surface_moved_mm_max_without_handles <= 1.0 and defects.flipped_fraction_max <= 0.001
+    assert defects.surface_moved_mm_max_not_remeshed <= 1.0 and defects.flipped_fraction_max <= 0.001
     assert pd.read_csv(results / "uv_auto_landmarks_summary.csv").iloc[0].mean_error_mm < 4.0
 
     # The rendered copy: the notebook's headings and outputs, its figures linked (not copied) from figures/.

@@ -24,12 +24,14 @@ from cliphead.meshes import (
 from cliphead.uv.frame import HEAD_DIAGONAL_CM, off_centre
 from cliphead.heads.remesh import crop_below
 from cliphead.uv.repair import (
+    CLOSING_VOXELS,
     close_handles,
     genus,
     hausdorff,
     midline_crossings,
     neck_height,
     recut_neck,
+    remesh_solid,
     split_non_manifold,
 )
 
@@ -101,15 +103,34 @@ def _close_handles_if_any(mesh: CleanMesh, neck: np.ndarray, repair: bool) -> Cl
             "it at another resolution or close thin tunnels (lips, nostrils, ears)."
         )
     vertices, faces, radius = close_handles(mesh.vertices, mesh.faces, neck)
+    note = f"removed {handles} handle(s): re-meshed through the winding number with a closing of {radius} voxel(s)"
+    return _remeshed(mesh, vertices, faces, note, {"handles_removed": handles, "closing_voxels": radius})
+
+
+def _remeshed(mesh: CleanMesh, vertices: np.ndarray, faces: np.ndarray, note: str, figures: dict) -> CleanMesh:
+    """The re-meshed head, its note and figures completed by the Hausdorff distance from the input surface."""
     moved = max(
         hausdorff(mesh.vertices, mesh.faces, vertices, faces), hausdorff(vertices, faces, mesh.vertices, mesh.faces)
     )
-    note = (
-        f"removed {handles} handle(s): re-meshed through the winding number with a closing of {radius} voxel(s); "
-        f"Hausdorff distance between the input and the repaired surface {10 * moved:.2f} mm"
+    note += f"; Hausdorff distance between the input and the repaired surface {10 * moved:.2f} mm"
+    return CleanMesh(
+        vertices, faces, [*mesh.notes, note], mesh.figures | figures | {"hausdorff_mm": round(10 * moved, 4)}
     )
-    figures = {"handles_removed": handles, "closing_voxels": radius, "hausdorff_mm": round(10 * moved, 4)}
-    return CleanMesh(vertices, faces, [*mesh.notes, note], mesh.figures | figures)
+
+
+def remesh_folded_midline(mesh: CleanMesh, reason: str) -> CleanMesh:
+    """A prepared head whose surface folds across the plane ``x = 0`` (the seam's cut refused it with ``reason``),
+    re-meshed as the surface of its solid (:func:`cliphead.uv.repair.remesh_solid`, no closing unless the solid
+    has tunnels as voxels)."""
+    remeshed = remesh_solid(mesh.vertices, mesh.faces, boundary_loops(mesh.faces)[0], (0, *CLOSING_VOXELS))
+    if remeshed is None:
+        raise MeshError(f"{reason} Re-meshing the head through its winding number did not give a disk either.")
+    vertices, faces, radius = remeshed
+    note = (
+        "re-meshed through the winding number: the plane x = 0 met the surface in pieces the seam cannot follow "
+        f"(it folds across the midline), closing {radius} voxel(s)"
+    )
+    return _remeshed(mesh, vertices, faces, note, {"midline_remeshed": 1, "closing_voxels": radius})
 
 
 def _recut_ragged_neck(mesh: CleanMesh, neck: np.ndarray, repair: bool) -> tuple[CleanMesh, np.ndarray]:

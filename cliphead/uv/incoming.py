@@ -22,8 +22,9 @@ from cliphead.heads.io import landmarks_path, read_landmarks
 from cliphead.meshes import CleanMesh, MeshError, boundary_loops, clean_mesh, load_mesh, merge_close_vertices
 from cliphead.uv.aligned import AlignedHead, AlignedUV, aligned_uv
 from cliphead.uv.auto_landmarks import detect_head_landmarks
-from cliphead.uv.checks import prepare_head_mesh
+from cliphead.uv.checks import prepare_head_mesh, remesh_folded_midline
 from cliphead.uv.frame import Frame, detect_frame, parse_frame
+from cliphead.uv.seam import MidlineError
 
 
 @dataclass
@@ -115,7 +116,13 @@ def align_head(
             head_landmarks = detect_head_landmarks(prepared.vertices, prepared.faces)
         landmark_source = "detected"
     seconds["landmarks"] = time.perf_counter() - start
-    aligned = aligned_uv(prepared.vertices, prepared.faces, curve, head_landmarks)
+    try:
+        aligned = aligned_uv(prepared.vertices, prepared.faces, curve, head_landmarks)
+    except MidlineError as error:
+        if not repair:
+            raise
+        prepared = remesh_folded_midline(prepared, str(error))
+        aligned = aligned_uv(prepared.vertices, prepared.faces, curve, head_landmarks)
     seconds |= aligned.seconds
     return AlignedMesh(aligned, prepared, mesh_frame, frame_source, head_landmarks, landmark_source, repair, seconds)
 

@@ -12,7 +12,10 @@ heads, decimated or cut by hand break that in a few recurring ways; each is repa
   by a plane just above it (:func:`recut_neck`);
 - handles (tunnels through an ear, a nostril, a strand of hair): the head is re-meshed through its
   winding number with a morphological closing just wide enough to fill the tunnels
-  (:func:`close_handles`), its neck cut again where it was.
+  (:func:`close_handles`), its neck cut again where it was;
+- a surface that folds back and forth across the midline plane (vertex-clustering decimation does
+  this), so that the seam's plane meets it in pieces it cannot follow: re-meshed the same way, without
+  a closing when the solid has no tunnel (:func:`remesh_solid`).
 """
 
 from __future__ import annotations
@@ -168,15 +171,16 @@ def _grid_resolution(vertices: np.ndarray, faces: np.ndarray) -> int:
     return int(np.clip(round(cells), *GRID_CELLS))
 
 
-def closed_solids(inside: np.ndarray):
-    """For each radius of :data:`CLOSING_VOXELS` whose closing of the solid (cavities filled) is free of tunnels
-    as voxels (Euler number 1 with 6- or 26-connected voxels: one piece, no tunnel, no cavity), the radius and
-    the closed solid, smallest first."""
+def closed_solids(inside: np.ndarray, closings: tuple[int, ...] = CLOSING_VOXELS):
+    """For each radius of ``closings`` whose closing of the solid (cavities filled) is free of tunnels as voxels
+    (Euler number 1 with 6- or 26-connected voxels: one piece, no tunnel, no cavity), the radius and the closed
+    solid, in the order given; radius 0 is the solid itself."""
     from skimage.measure import euler_number
 
     structure = ndimage.generate_binary_structure(3, 1)
-    for radius in CLOSING_VOXELS:
-        closed = ndimage.binary_fill_holes(inside | ndimage.binary_closing(inside, structure, iterations=radius))
+    for radius in closings:
+        closing = ndimage.binary_closing(inside, structure, iterations=radius) if radius else inside
+        closed = ndimage.binary_fill_holes(inside | closing)
         if 1 in (euler_number(closed, connectivity=1), euler_number(closed, connectivity=3)):
             yield radius, closed
 
@@ -188,31 +192,43 @@ def _remesh_and_cut(sdf: np.ndarray, axes: list[np.ndarray], origin: np.ndarray,
     return clean_mesh(*crop_plane(remeshed.vertices, remeshed.faces, raised, normal))
 
 
-def close_handles(vertices: np.ndarray, faces: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Re-mesh an open head with handles into one without: returns (vertices, faces, closing radius in voxels).
+def remesh_solid(
+    vertices: np.ndarray, faces: np.ndarray, neck: np.ndarray, closings: tuple[int, ...] = CLOSING_VOXELS
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Re-mesh an open head as the surface of its solid: (vertices, faces, closing radius in voxels), or None
+    when no radius of ``closings`` gives a disk.
 
     The neck is capped, the inside found by the winding number on a grid (padded for the widest closing)
     and closed morphologically (:func:`closed_solids`), then triangulated by marching cubes on the exact
-    distance to the input surface signed by the closed inside, so that away from the tunnels the surface
-    stays where it was; the neck is cut again at the plane of the input's neck loop,
-    :data:`NECK_CUT_VOXELS` above its top. The smallest closing whose surface is a disk wins.
+    distance to the input surface signed by the closed inside, so that away from the closed tunnels the
+    surface stays where it was; the neck is cut again at the plane of the input's neck loop,
+    :data:`NECK_CUT_VOXELS` above its top. The first closing whose surface is a disk wins.
     """
     closed_vertices, closed_faces = cap_loops(vertices, faces, boundary_loops(faces))
     origin, normal = neck_plane(vertices, neck)
     resolution = _grid_resolution(vertices, faces)
-    axes = grid_axes(closed_vertices, resolution, padding=(CLOSING_VOXELS[-1] + 2) / resolution)
+    axes = grid_axes(closed_vertices, resolution, padding=(max(closings) + 2) / resolution)
     points = grid_points(axes)
     inside = ndimage.binary_fill_holes(largest_component(occupancy_grid(closed_vertices, closed_faces, axes, points)))
-    for radius, closed in closed_solids(inside):
+    for radius, closed in closed_solids(inside, closings):
         cut = _remesh_and_cut(
             signed_distance_grid(closed_vertices, closed_faces, axes, points, closed), axes, origin, normal
         )
         if genus(cut.faces) == 0 and len(boundary_loops(cut.faces)) == 1:
             return cut.vertices, cut.faces, radius
-    raise MeshError(
-        f"The mesh has {genus(faces)} handle(s) that no closing of up to {CLOSING_VOXELS[-1]} voxels removes (a "
-        "tunnel wider than about 2 cm?). Fix: close the tunnels in a mesh editor, or re-extract the head."
-    )
+    return None
+
+
+def close_handles(vertices: np.ndarray, faces: np.ndarray, neck: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Re-mesh an open head with handles into one without (:func:`remesh_solid` with the closings of
+    :data:`CLOSING_VOXELS`, the smallest that fills the tunnels first)."""
+    remeshed = remesh_solid(vertices, faces, neck)
+    if remeshed is None:
+        raise MeshError(
+            f"The mesh has {genus(faces)} handle(s) that no closing of up to {CLOSING_VOXELS[-1]} voxels removes (a "
+            "tunnel wider than about 2 cm?). Fix: close the tunnels in a mesh editor, or re-extract the head."
+        )
+    return remeshed
 
 
 def hausdorff(

@@ -26,6 +26,10 @@ from cliphead.meshes import MeshError, boundary_loops, merge_close_vertices, rem
 ANCHORS = ("crown", "neck_back_right", "neck_front", "neck_back_left")
 
 
+class MidlineError(MeshError):
+    """The plane ``x = 0`` meets the head in pieces the seam cannot follow."""
+
+
 @dataclass
 class Disk:
     """A head cut to a disk: the mesh, its boundary loop from the crown, and the anchors' positions."""
@@ -55,7 +59,7 @@ def _plane_boundary(vertices: np.ndarray, faces: np.ndarray, tolerance: float) -
     loops = boundary_loops(faces)
     open_loops = [loop for loop in loops if not (np.abs(vertices[loop, 0]) <= tolerance).all()]
     if len(open_loops) != 1:
-        raise MeshError(
+        raise MidlineError(
             f"A half of the head has {len(open_loops)} boundary loops leaving the plane x = 0 instead of one; the "
             "mesh is not a single surface with one neck boundary crossing that plane. Fix: bring the head into "
             "the ICT frame (face towards +z, symmetric about x = 0) and fill holes other than the neck."
@@ -67,7 +71,7 @@ def _plane_boundary(vertices: np.ndarray, faces: np.ndarray, tolerance: float) -
     loop, on_plane = np.roll(loop, -start), np.roll(on_plane, -start)
     run_length = int(np.argmin(on_plane))
     if on_plane[run_length:].any():
-        raise MeshError(
+        raise MidlineError(
             "The midline of the head is broken into pieces; the neck boundary crosses x = 0 more than twice."
         )
     arc = loop[:run_length]
@@ -101,7 +105,7 @@ def cut_to_disk(vertices: np.ndarray, faces: np.ndarray, crown_angle: float = 90
     # Pair every right plane vertex with its left twin.
     distance, twin = cKDTree(left_vertices[left_plane]).query(right_vertices[right_plane])
     if len(left_plane) != len(right_plane) or distance.max() > 1e3 * tolerance:
-        raise MeshError("The two halves of the head do not meet along x = 0; the mesh may be self-intersecting.")
+        raise MidlineError("The two halves of the head do not meet along x = 0; the mesh may be self-intersecting.")
     twin = left_plane[twin]
 
     centre = vertices.mean(axis=0)
