@@ -65,12 +65,12 @@ def register(commands: CommandTree) -> None:
         "bench",
         "texture",
         run_bench_texture,
-        help="time one ControlNet_uv texture (guided, 20 steps) against unguided sampling, same run",
-        examples=["cliphead bench texture", "cliphead bench texture --steps 10 --repeats 1"],
+        help="time one ControlNet_uv texture (guided, the sampler's default steps) against unguided sampling, same run",
+        examples=["cliphead bench texture", "cliphead bench texture --steps 20 --repeats 1"],
         lab=True,
     )
     texture.add_argument("--backend", default="embedded", help="texture backend (default embedded)")
-    texture.add_argument("--steps", type=int, default=20, help="sampling steps (default 20)")
+    texture.add_argument("--steps", type=int, help="sampling steps (default: the sampler's, 8)")
     texture.add_argument("--repeats", type=int, default=3, help=REPEATS)
 
     uv = commands.command(

@@ -183,7 +183,7 @@ def json_argument(text: str) -> dict:
 
 def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     """The texture sampler's flags (``cliphead.texture.sampling.SamplingSettings``; its defaults, tested equal)."""
-    parser.add_argument("--steps", type=int, default=20, help="UniPC sampling steps (default 20)")
+    parser.add_argument("--steps", type=int, default=8, help="UniPC sampling steps (default 8)")
     parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
     parser.add_argument(
         "--guidance-rescale",

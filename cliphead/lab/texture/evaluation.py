@@ -38,7 +38,7 @@ from cliphead.lab.texture.data import SOURCE_SIZE, TextureTriples
 from cliphead.lab.world.attributes import SKIN_BUCKETS
 from cliphead.lab.world.vocabulary import HAIR_WORDS, LIPSTICK_WORDS, STYLE_PHRASES, fix_articles
 from cliphead.texture.models import ControlNetUV
-from cliphead.texture.sampling import SamplingSettings
+from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
 
 #: Held-out sentence frames: the attribute in the training captions' words, the sentence in none of theirs.
 FRAMES = {
@@ -142,7 +142,7 @@ class TextureEvalConfig:
     diversity_prompts: int = 8
     diversity_seeds: int = 4
     render_size: int = 128
-    steps: int = 20
+    steps: int = DEFAULT_SAMPLING.steps
     head_resolution: int = 96
     prompt_stride: int = 1  # every n-th prompt (quick runs)
     seed: int = 7
@@ -344,7 +344,7 @@ def prompt_knowledge(model: ControlNetUV, triples: TextureTriples, n: int = 96, 
     from skimage.color import rgb2lab
 
     from cliphead.lab.texture.measure import measurable, measuring_regions
-    from cliphead.texture.sampling import DEFAULT_SAMPLING, decode, hint_tensor
+    from cliphead.texture.sampling import decode, hint_tensor
     from cliphead.texture.text import PromptConditioning
 
     terminal = model.scheduler.config.num_train_timesteps - 1

@@ -1,7 +1,8 @@
-"""Choosing the sampler's guidance settings on prompts and heads the evaluation does not use.
+"""Choosing the sampler's settings on prompts and heads the evaluation does not use.
 
-The texture evaluation (:mod:`.evaluation`) must not choose anything, so the guidance scale, the
-guidance rescale and the colour clamp (:mod:`cliphead.texture.sampling`) are compared here on their
+The texture evaluation (:mod:`.evaluation`) must not choose anything, so the number of solver steps,
+the guidance scale, the guidance rescale and the colour clamp (:mod:`cliphead.texture.sampling`) are
+compared here on their
 own set: every measured attribute (hair, skin, lipstick, beard colour and the stylisations) in
 sentence frames and wordings that are not the evaluation's (:data:`~cliphead.lab.texture.evaluation.FRAMES`, each
 stylisation's first phrase), on heads that are not its heads (another seed of
@@ -36,7 +37,8 @@ VALIDATION_FRAMES = {
 #: Seed of the validation heads (the evaluation's are TextureEvalConfig.seed = 7).
 VALIDATION_HEAD_SEED = 11
 #: The candidates compared: guidance 3 without corrections, with each correction and with both; guidance
-#: 5 to 15 with both; guidance 7.5 and 10 without the rescale, and 10 without the clamp.
+#: 5 to 15 with both; guidance 7.5 and 10 without the rescale, and 10 without the clamp (each at the
+#: default's steps); then the default's guidance at 6 to 20 solver steps.
 CANDIDATES = (
     SamplingSettings(guidance_scale=3.0, guidance_rescale=0.0, clamp_colours=False),
     SamplingSettings(guidance_scale=3.0, guidance_rescale=0.0, clamp_colours=True),
@@ -49,6 +51,7 @@ CANDIDATES = (
     SamplingSettings(guidance_scale=7.5, guidance_rescale=0.0, clamp_colours=True),
     SamplingSettings(guidance_scale=10.0, guidance_rescale=0.0, clamp_colours=True),
     SamplingSettings(guidance_scale=10.0, guidance_rescale=0.7, clamp_colours=False),
+    *(SamplingSettings(steps=steps) for steps in (6, 8, 12, 20)),
 )
 
 
@@ -102,7 +105,7 @@ def sampling_sweep(
             )
             for (_, attribute, value), texture in zip(prompts, textures):
                 found.setdefault(attribute, []).append(attribute_found(texture, attribute, value))
-        record = {key: value for key, value in asdict(settings).items() if key != "steps"}
+        record = asdict(settings)
         record.update({attribute: float(np.mean(hits)) for attribute, hits in found.items()})
         colours = [hit for attribute, hits in found.items() if attribute in COLOUR_ATTRIBUTES for hit in hits]
         record["colour attributes"] = float(np.mean(colours))
