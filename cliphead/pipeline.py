@@ -28,8 +28,7 @@ import torch
 
 from cliphead.clip.registry import cached_encoder
 from cliphead.heads.checkpoints import cached_head_model
-from cliphead.mapping.networks import load_mapper
-from cliphead.mapping.text2head import HeadCodes, TextToHead
+from cliphead.mapping.text2head import HeadCodes, TextToHead, load_mapper_pair
 from cliphead.texture.checkpoints import load_texture_model
 from cliphead.texture.generate import RectifiedTexture, texture_head
 from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
@@ -86,13 +85,11 @@ class CLIPHeadPipeline:
         head_weights: str | None = None,
         id_mapper: str | None = None,
         exp_mapper: str | None = None,
+        mappers: str | None = None,
     ) -> None:
         start = time.perf_counter()
         self.text_to_head = TextToHead(
-            cached_encoder(encoder),
-            load_mapper(id_mapper)[0] if id_mapper else None,
-            load_mapper(exp_mapper)[0] if exp_mapper else None,
-            cached_head_model(head_weights),
+            cached_encoder(encoder), *load_mapper_pair(mappers, id_mapper, exp_mapper), cached_head_model(head_weights)
         )
         self.texture_model = load_texture_model(texture_backend)
         self.texture_model.text(["warm-up"])
@@ -100,8 +97,8 @@ class CLIPHeadPipeline:
             "encoder": encoder,
             "texture": texture_backend,
             "head_model": head_weights or "embedded",
-            "id_mapper": id_mapper or "embedded",
-            "exp_mapper": exp_mapper or "embedded",
+            "id_mapper": id_mapper or mappers or "embedded",
+            "exp_mapper": exp_mapper or mappers or "embedded",
         }
         self.load_seconds = time.perf_counter() - start
 

@@ -11,6 +11,13 @@ from cliphead.cli.common import CommandTree, add_sampling_arguments, emit, sampl
 GENERATE = "a laughing old man with a long face and a grey beard"
 TEXTURE = "an old man with a grey beard"
 
+#: ``--mappers``: the embedded pair or the published one.
+MAPPERS_HELP = (
+    "'embedded' (default) or official:DIR, the published CLIP-Head mappers (clip2nphm_model_0.pth and "
+    "clip2nphm_model_exp_more_exp_L2_134.pth in DIR, or official:ID.pth,EXP.pth); they take open_clip ViT-H-14 "
+    "embeddings (--encoder) and give NPHM codes"
+)
+
 
 def register(commands: CommandTree) -> None:
     """Add ``generate``, ``text2head``, ``texture`` and ``render``."""
@@ -73,6 +80,7 @@ def _register_generate(commands: CommandTree) -> None:
         "--texture-backend", default="embedded", help="'embedded' or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'"
     )
     generate.add_argument("--head-weights", help="a neural head model checkpoint (default: the embedded one)")
+    generate.add_argument("--mappers", help=MAPPERS_HELP)
     generate.add_argument("--force", action="store_true", help="replace an existing OUT")
 
 
@@ -93,7 +101,7 @@ def run_generate(args: argparse.Namespace) -> None:
         rectify=not args.no_rectify,
     )
     mesh = aligned_mesh_file(args.mesh, frame=args.frame) if args.mesh else None
-    pipeline = CLIPHeadPipeline(args.encoder, args.texture_backend, args.head_weights)
+    pipeline = CLIPHeadPipeline(args.encoder, args.texture_backend, args.head_weights, mappers=args.mappers)
     heads = generate_heads(pipeline, prompts, out, settings, seed=args.seed, replace=args.force, mesh=mesh)
     lines = [
         f"{head['out']}: {head['prompt']!r} in {head['total_seconds']:.1f} s "
@@ -130,6 +138,7 @@ def _register_text2head(commands: CommandTree) -> None:
     text2head.add_argument("--encoder", default="lit-minilm", help="encoder spec (must match the mappers)")
     text2head.add_argument("--id-mapper", help="an MLP_id .safetensors (default: the embedded one)")
     text2head.add_argument("--exp-mapper", help="an MLP_exp .safetensors (default: the embedded one)")
+    text2head.add_argument("--mappers", help=MAPPERS_HELP)
     text2head.add_argument("--force", action="store_true", help="replace existing files")
 
 
@@ -147,6 +156,7 @@ def run_text2head(args: argparse.Namespace) -> None:
         encoder=args.encoder,
         id_mapper=args.id_mapper,
         exp_mapper=args.exp_mapper,
+        mappers=args.mappers,
         force=args.force,
     )
     flag = (

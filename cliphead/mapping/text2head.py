@@ -33,6 +33,7 @@ from cliphead.heads.generation import Extraction, ParametricHeadModel, extract_c
 from cliphead.heads.io import write_head
 from cliphead.heads.surfaces import Head
 from cliphead.mapping.networks import MappingMLP, load_mapper
+from cliphead.mapping.official import OfficialMapper, load_official_mappers
 from cliphead.meshes import MeshError
 from cliphead.weights.manifest import WEIGHTS_DIR
 
@@ -81,14 +82,31 @@ class HeadGeometry:
         return max(self.identity_sigma, self.expression_sigma) > OUT_OF_DISTRIBUTION_SIGMA
 
 
+def load_mapper_pair(
+    mappers: str | None = None, id_mapper: str | Path | None = None, exp_mapper: str | Path | None = None
+) -> tuple[MappingMLP | OfficialMapper | None, MappingMLP | OfficialMapper | None]:
+    """MLP_id and MLP_exp from a pair spec (``official:…``, :func:`~cliphead.mapping.official.official_mapper_paths`)
+    or from the project's own files; None where the embedded one is meant."""
+    if mappers not in (None, "embedded"):
+        if id_mapper or exp_mapper:
+            raise ValueError("give either --mappers or --id-mapper/--exp-mapper, not both")
+        if not mappers.startswith("official:"):
+            raise ValueError(f"--mappers {mappers!r}: use 'embedded' or 'official:DIR' (the published clip2nphm files)")
+        return load_official_mappers(mappers)
+    return (
+        load_mapper(Path(id_mapper))[0] if id_mapper else None,
+        load_mapper(Path(exp_mapper))[0] if exp_mapper else None,
+    )
+
+
 class TextToHead:
     """The encoder's text tower, MLP_id, MLP_exp and the head model: the one owner of prompt → codes → mesh."""
 
     def __init__(
         self,
         encoder: ImageTextEncoder | None = None,
-        id_mapper: MappingMLP | None = None,
-        exp_mapper: MappingMLP | None = None,
+        id_mapper: MappingMLP | OfficialMapper | None = None,
+        exp_mapper: MappingMLP | OfficialMapper | None = None,
         head_model: ParametricHeadModel | None = None,
     ) -> None:
         self.encoder = encoder or cached_encoder()
