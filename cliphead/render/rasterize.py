@@ -164,10 +164,11 @@ def _rasterize(
 ) -> Fragments:
     """Shared core of :func:`rasterize` and :func:`rasterize_uv` over the triangles in ``keep``."""
     ids = np.flatnonzero(keep)
-    boxes = _pixel_boxes(xy[faces[ids]], width, height)
+    corners = xy[faces[ids]]
+    boxes = _pixel_boxes(corners, width, height)
     covers_a_centre = boxes[2] * boxes[3] > 0  # most triangles of a dense mesh fall between pixel centres
     ids, boxes = ids[covers_a_centre], tuple(box[covers_a_centre] for box in boxes)
-    planes, _ = _barycentric_planes(xy[faces[ids]])
+    planes, _ = _barycentric_planes(corners[covers_a_centre])
     corner_depth = depth[faces[ids]]
     # Nearest wins: 1/z is linear in screen space under perspective, z itself under orthography.
     key_plane = -_depth_plane(planes, 1.0 / corner_depth) if perspective else _depth_plane(planes, corner_depth)
