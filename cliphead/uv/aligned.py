@@ -4,8 +4,8 @@
 2. map the disk boundary onto the one fixed 2D curve, anchors at fixed points
    (:mod:`cliphead.uv.layout`);
 3. solve for harmonic U and V in the interior (cotangent Laplacian, libigl); cotangent weights turn
-   negative on the obtuse triangles marching cubes makes, which can fold a few faces, so folds are
-   re-solved locally with positive weights (:func:`unfold`);
+   negative on the obtuse triangles marching cubes makes, and the curve is not convex, which can fold a
+   few faces, so folds are re-solved locally (:mod:`cliphead.uv.unfold`);
 4. when the head's 68 landmarks are known (every head the project samples or generates carries
    them), pull them onto the template's landmark positions with a smooth thin-plate-spline warp of
    the UV plane that vanishes on the boundary, and unfold whatever the warp folded.
@@ -28,6 +28,7 @@ from cliphead.meshes import MeshError
 from cliphead.uv.checks import prepare_head_mesh
 from cliphead.uv.layout import boundary_curve, place_boundary
 from cliphead.uv.seam import Disk, cut_to_disk
+from cliphead.uv.unfold import remove_folds
 
 #: Landmarks pulled onto the template: jaw, brows, nose, eye corners and the outer lip contour. The
 #: eyelids (37, 38, 40, 41, 43, 44, 46, 47) and the inner lips (60-67) meet when an eye closes or the
@@ -37,8 +38,6 @@ ANCHORED_LANDMARKS = np.array([*range(36), 36, 39, 42, 45, *range(48, 60)])
 WARP_BOUNDARY_SAMPLES = 96
 #: Nearest vertices of a landmark whose faces are searched for its closest surface point.
 NEAREST_VERTICES = 16
-#: Rings of neighbours around folded faces re-solved by :func:`unfold`, tried in turn.
-UNFOLD_RINGS = (2, 4, 8, 16)
 
 
 @dataclass
@@ -108,56 +107,6 @@ def landmark_warp(uv: np.ndarray, boundary: np.ndarray, landmarks_uv: np.ndarray
     return warped
 
 
-def signed_uv_areas(faces: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Twice the signed UV area of every face (negative: the face is folded over)."""
-    t = uv[faces]
-    d1, d2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
-    return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
-
-
-def unfold(faces: np.ndarray, uv: np.ndarray, pinned: np.ndarray) -> np.ndarray:
-    """Remove folds a warp put into a map: re-solve a Tutte (uniform-weight) map around them.
-
-    The vertices of folded faces and a few rings of neighbours are freed and placed at the average of
-    their neighbours, everything else (and always the ``pinned`` vertices: the boundary, the corners of
-    the anchored landmarks' faces) held where it is. With positive weights a free patch whose
-    surroundings are not themselves folded comes out unfolded (Tutte's theorem, for a convex hole);
-    the ring count grows until no face is left folded or the attempts run out.
-    """
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import spsolve
-
-    folded = signed_uv_areas(faces, uv) <= 0
-    if not folded.any():
-        return uv
-    n = len(uv)
-    rows, cols = faces[:, [0, 1, 2, 1, 2, 0]].ravel(), faces[:, [1, 2, 0, 0, 1, 2]].ravel()
-    adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    adjacency.data[:] = 1.0
-    laplacian = (sp.diags(np.asarray(adjacency.sum(axis=1)).ravel()) - adjacency).tocsr()
-    fixed = np.zeros(n, dtype=bool)
-    fixed[pinned] = True
-    free = np.zeros(n, dtype=bool)
-    free[np.unique(faces[folded])] = True
-    best, best_folds, grown = uv, int(folded.sum()), 0
-    for rings in UNFOLD_RINGS:
-        for _ in range(rings - grown):
-            free |= (adjacency @ free.astype(float)) > 0
-        grown = rings
-        index = np.nonzero(free & ~fixed)[0]
-        candidate = uv.copy()
-        rows_of_free = laplacian[index]
-        candidate[index] = spsolve(
-            rows_of_free[:, index].tocsc(), -rows_of_free @ np.where((free & ~fixed)[:, None], 0.0, uv)
-        )
-        folds = int((signed_uv_areas(faces, candidate) <= 0).sum())
-        if folds < best_folds:
-            best, best_folds = candidate, folds
-        if folds == 0:
-            break
-    return best
-
-
 def aligned_uv(
     vertices: np.ndarray,
     faces: np.ndarray,
@@ -186,7 +135,8 @@ def aligned_uv(
             "The harmonic map has no solution on this mesh (degenerate or needle triangles make its Laplacian "
             "singular). Fix: re-mesh or clean the head (e.g. remove zero-area faces), then align it again."
         )
-    uv = unfold(disk.faces, harmonic, disk.boundary)
+    vertices, faces, uv = remove_folds(disk.vertices, disk.faces, harmonic, disk.boundary)
+    disk = Disk(vertices, faces, disk.boundary, disk.anchor_positions)
     seconds["harmonic"] = time.perf_counter() - start
     if landmarks is not None:
         start = time.perf_counter()
@@ -194,7 +144,10 @@ def aligned_uv(
         landmark_faces, closest = closest_surface_points(anchored, disk.vertices, disk.faces)
         current = _barycentric_uv(disk.vertices, disk.faces, uv, landmark_faces, closest)
         warped = landmark_warp(uv, disk.boundary, current, layout.landmarks_uv[ANCHORED_LANDMARKS])
-        uv = unfold(disk.faces, warped, np.concatenate([disk.boundary, disk.faces[landmark_faces].ravel()]))
+        vertices, faces, uv = remove_folds(
+            disk.vertices, disk.faces, warped, disk.boundary, disk.faces[landmark_faces].ravel()
+        )
+        disk = Disk(vertices, faces, disk.boundary, disk.anchor_positions)
         seconds["landmark_warp"] = time.perf_counter() - start
     return AlignedUV(disk.vertices, disk.faces, uv, disk.boundary, curve, landmarks is not None, seconds)
 
