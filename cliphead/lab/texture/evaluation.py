@@ -148,11 +148,11 @@ class TextureEvalConfig:
     seed: int = 7
 
 
-#: ``full`` is the evaluation of notebook 07 and results/texture_eval.csv; ``quick`` a sixth of the prompts on one head.
+#: ``full`` is the evaluation of notebook 07 and results/texture_eval.csv; ``quick`` a twelfth of the prompts on one head.
 EVALUATION_PRESETS = {
     "full": TextureEvalConfig(),
     "quick": TextureEvalConfig(
-        n_heads=1, seeds_per_prompt=1, diversity_prompts=2, diversity_seeds=2, render_size=96, prompt_stride=6
+        n_heads=1, seeds_per_prompt=1, diversity_prompts=2, diversity_seeds=2, render_size=96, prompt_stride=12
     ),
 }
 
