@@ -224,9 +224,9 @@ def test_reproduce_06_quick(tmp_path):
 def test_reproduce_07_quick(tmp_path):
     results, figures = tmp_path / "results", tmp_path / "figures"
     assert reproduce_quick(tmp_path, "07")["notebooks"] == ["07_rectification.ipynb"]
-    # 4 of the 38 validation prompts (hair, skin, beard, style), on one head
+    # 8 of the 38 validation prompts (every attribute among them), on one head
     validation = pd.read_csv(results / "texture_sampling_validation.csv")
-    assert len(validation) == 2 and (validation["textures"] == 4).all()
+    assert len(validation) == 2 and (validation["textures"] == 8).all()
     accuracies = ["hair_colour", "skin", "lipstick", "beard_colour", "style", "colour attributes", "all attributes"]
     assert validation[accuracies].stack().between(0, 1).all()
     summary = pd.read_csv(results / "texture_eval.csv").set_index("measure")
