@@ -25,11 +25,16 @@ def _register_sample(commands: CommandTree) -> None:
         description="Write a head mesh and its 68 landmarks (<stem>.landmarks.json) beside it. --backend ict "
         "draws ICT identity weights ~ N(0, 1); --backend neural draws z_id from the trained latent "
         "distribution, extracts the SDF coarse-to-fine at --res and applies the expression as a forward "
-        "deformation.",
+        "deformation. --head-weights nphm:EXP_DIR loads NPHM's published checkpoints instead (the paper's "
+        "head model; --backend is then ignored): the head of the codes in --codes (z_id, 1344 numbers, and "
+        "optionally z_exp, 200) is extracted on NPHM's grid at --res and written without landmarks (NPHM has "
+        "no 68 Multi-PIE landmarks); without z_exp the neutral identity is written undeformed.",
         note="labels: " + ", ".join(EXPRESSION_LABELS),
         examples=[
             "cliphead sample head --seed 3 --expression laughing --remesh 160 --out out/head.obj",
             "cliphead sample head --backend neural --seed 3 --expression laughing --out out/neural.obj",
+            "cliphead sample head --head-weights nphm:nphm_exp,anchors=NPHM/assets/anchors_39.npy "
+            "--codes codes.npz --out out/nphm.obj",
         ],
     )
     sample.add_argument("--seed", type=int, default=0, help="identity seed (default 0)")
@@ -49,14 +54,44 @@ def _register_sample(commands: CommandTree) -> None:
         default="ict",
         help="ict: the linear ICT-FaceKit model (default); neural: the neural head model",
     )
-    sample.add_argument("--res", type=int, default=256, help="neural: marching-cubes grid resolution (default 256)")
-    sample.add_argument("--weights", help="neural: a head model .safetensors (default: the embedded model)")
+    sample.add_argument(
+        "--res", type=int, default=256, help="neural, nphm: marching-cubes grid resolution (default 256)"
+    )
+    sample.add_argument(
+        "--weights",
+        "--head-weights",
+        dest="weights",
+        metavar="WEIGHTS",
+        help="neural: a head model .safetensors (default: the embedded model); or NPHM's published checkpoints, "
+        "nphm:EXP_DIR[,anchors=PATH][,epochs=ID:EX]: EXP_DIR holds nphm_identity_space_pretrained/ and "
+        "nphm_expression_space_pretrained/ (each configs.yaml + checkpoints/checkpoint_epoch_N.tar, loaded "
+        "weights-only and strictly); anchors= is assets/anchors_39.npy of your NPHM checkout (default: "
+        "EXP_DIR/anchors_39.npy or EXP_DIR/assets/anchors_39.npy; nphm_lat_mean.npy and nphm_lat_std.npy beside "
+        "it, when present, let --seed draw a code); epochs= picks the checkpoints (default 15000:2500)",
+    )
+    sample.add_argument(
+        "--codes",
+        metavar="CODES.npz",
+        help="nphm: the codes to extract: z_id (1344 numbers) and optionally z_exp (200); default: a --seed draw "
+        "from NPHM's latent statistics, when given",
+    )
+    sample.add_argument(
+        "--frame",
+        choices=("ict", "nphm"),
+        default="ict",
+        help="nphm: write the mesh in the project's ICT frame (cm; default) or in NPHM's own coordinates (FLAME x 4)",
+    )
     sample.add_argument("--out", required=True, help="output mesh path (.obj)")
     sample.add_argument("--force", action="store_true", help="replace existing files")
 
 
 def run_sample_head(args: argparse.Namespace) -> None:
-    """Sample and write a head (:func:`cliphead.heads.export.sample_head_file`)."""
+    """Sample and write a head (:func:`cliphead.heads.export.sample_head_file`, or for NPHM's checkpoints
+    :func:`cliphead.heads.nphm_export.sample_nphm_file`)."""
+    if args.weights and args.weights.startswith("nphm:"):
+        return _run_sample_nphm(args)
+    if args.codes or args.frame != "ict":
+        raise ValueError("--codes and --frame nphm need NPHM's checkpoints: --head-weights nphm:EXP_DIR.")
     from cliphead.heads.export import sample_head_file
 
     payload = sample_head_file(
@@ -71,6 +106,26 @@ def run_sample_head(args: argparse.Namespace) -> None:
         force=args.force,
     )
     emit(f"wrote {payload['mesh']} ({payload['n_vertices']} vertices) and {payload['landmarks']}", payload)
+
+
+def _run_sample_nphm(args: argparse.Namespace) -> None:
+    """Extract and write the NPHM head of ``--codes`` (:func:`cliphead.heads.nphm_export.sample_nphm_file`)."""
+    if args.expression.strip().lower() != "neutral" or args.remesh:
+        raise ValueError(
+            "NPHM has no labelled expressions and is not re-meshed: give its expression code as z_exp in --codes "
+            "(and drop --expression/--remesh)."
+        )
+    from cliphead.heads.nphm_export import sample_nphm_file
+
+    payload = sample_nphm_file(
+        Path(args.out), args.weights, args.codes, args.seed, resolution=args.res, frame=args.frame, force=args.force
+    )
+    expression = "with its expression" if payload["expression"] else "neutral"
+    summary = (
+        f"wrote {payload['mesh']} ({payload['n_vertices']} vertices, {expression}, {args.frame.upper()} frame) from "
+        f"{args.weights}; extracted on NPHM's grid at {args.res} in {payload['extraction_seconds']:.1f} s"
+    )
+    emit(summary, payload)
 
 
 def _register_fit(commands: CommandTree) -> None:
