@@ -173,7 +173,6 @@ def unfold(
     adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     adjacency.data[:] = 1.0
     uniform = (sp.diags(np.asarray(adjacency.sum(axis=1)).ravel()) - adjacency).tocsr()
-    laplacians = (uniform, mean_value_laplacian(vertices, faces))
     held = np.zeros(n, dtype=bool)
     held[pinned] = True
     held[boundary] = True
@@ -186,7 +185,8 @@ def unfold(
         patches.append(free & ~held)
         grown = rings
     best, best_folds = uv, int(folded.sum())
-    for laplacian in laplacians:
+    for weights in ("uniform", "mean-value"):  # the mean-value Laplacian is built only if uniform weights fail
+        laplacian = uniform if weights == "uniform" else mean_value_laplacian(vertices, faces)
         for patch in patches:
             candidate = _tutte_patches(adjacency, laplacian, uv, patch, boundary, faces[folded])
             folds = int((signed_uv_areas(faces, candidate) <= 0).sum())
