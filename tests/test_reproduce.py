@@ -264,3 +264,11 @@ def test_reproduce_08_quick(tmp_path):
             "explore_identity_sweep.png",
         ),
     )
+
+
+def test_reproduce_09_without_weights_explains_and_skips(tmp_path):
+    report = reproduce_quick(tmp_path, "09")
+    assert report["notebooks"] == ["09_official_weights.ipynb"]
+    markdown = (tmp_path / "results" / "notebooks" / "09_official_weights.md").read_text()
+    assert "skipped: give nphm_dir" in markdown and "cliphead sample head --head-weights nphm:" in markdown
+    assert not (tmp_path / "figures").exists() or not any((tmp_path / "figures").iterdir())  # nothing drawn
