@@ -28,7 +28,6 @@ NPHM has no 68 Multi-PIE landmarks (its anchors are 39 other points), so
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ import torch
 import yaml
 from torch import nn
 
+from cliphead.weights.torch_files import load_weights_only
 from cliphead.heads.nphm_networks import (
     NPHMExpression,
     NPHMIdentity,
@@ -127,17 +127,11 @@ def parse_nphm_spec(spec: str) -> NPHMSpec:
 
 def read_decoder_state(path: Path) -> dict[str, torch.Tensor]:
     """``decoder_state_dict`` of an NPHM ``.tar`` (weights-only load), float32; clear errors otherwise."""
-    if not path.is_file():
-        raise FileNotFoundError(f"No NPHM checkpoint at {path} (wrong EXP_DIR or epochs=ID:EX?).")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"{path} holds more than tensors (a pickled module?), which a weights-only load refuses: save "
-            f"{{'decoder_state_dict': decoder.state_dict()}} instead ({str(error).splitlines()[0]})"
-        ) from None
-    except (RuntimeError, EOFError, OSError) as error:
-        raise ValueError(f"{path} is not a torch.save file ({error}).") from None
+    checkpoint = load_weights_only(
+        path,
+        missing=f"No NPHM checkpoint at {path} (wrong EXP_DIR or epochs=ID:EX?).",
+        save_instead="{'decoder_state_dict': decoder.state_dict()}",
+    )
     state = checkpoint.get("decoder_state_dict") if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
         keys = sorted(checkpoint)[:6] if isinstance(checkpoint, dict) else type(checkpoint).__name__

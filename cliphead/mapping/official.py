@@ -11,13 +11,14 @@ same layout with other widths loads too.
 
 from __future__ import annotations
 
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from cliphead.weights.torch_files import load_weights_only
 
 #: The file names the official repository gives its identity and expression mappers.
 OFFICIAL_FILES = {"id": "clip2nphm_model_0.pth", "exp": "clip2nphm_model_exp_more_exp_L2_134.pth"}
@@ -83,15 +84,7 @@ def config_from_state(state: dict[str, torch.Tensor], path: Path) -> OfficialMap
 def load_official_mapper(path: str | Path) -> OfficialMapper:
     """An official mapper from its ``.pth`` state dict (weights-only load, strict), float32, eval mode."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No mapper state dict at {path}.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"{path} holds more than tensors (a pickled module?), which a weights-only load refuses: save "
-            f"`mapper.state_dict()` instead ({str(error).splitlines()[0]})"
-        ) from None
+    state = load_weights_only(path, missing=f"No mapper state dict at {path}.", save_instead="`mapper.state_dict()`")
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
         raise ValueError(f"{path} is not a state dict of tensors; save `mapper.state_dict()`.")
     mapper = OfficialMapper(config_from_state(state, path))
