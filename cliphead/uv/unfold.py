@@ -41,12 +41,18 @@ def remove_folds(
     vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, boundary: np.ndarray, pinned: np.ndarray = ()
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices, faces and UVs of a map with its folds removed as far as :func:`split_boundary_chords` and
-    :func:`unfold` can, in up to :data:`FOLD_ROUNDS` rounds (a face unfolded can leave a neighbour folded)."""
+    :func:`unfold` can, in up to :data:`FOLD_ROUNDS` rounds (a face unfolded can leave a neighbour folded); a
+    round that removes no fold ends them."""
+    folds = int((signed_uv_areas(faces, uv) <= 0).sum())
     for _ in range(FOLD_ROUNDS):
-        if not (signed_uv_areas(faces, uv) <= 0).any():
+        if folds == 0:
             break
         vertices, faces, uv = split_boundary_chords(vertices, faces, uv, boundary)
         uv = unfold(vertices, faces, uv, np.asarray(pinned, dtype=int), boundary)
+        left = int((signed_uv_areas(faces, uv) <= 0).sum())
+        if left >= folds:
+            break
+        folds = left
     return vertices, faces, uv
 
 
