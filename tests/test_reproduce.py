@@ -63,6 +63,7 @@ def test_reproduce_05_quick(tmp_path):
     defects = pd.read_csv(results / "uv_defects_summary.csv").iloc[0]
     assert defects.heads == 9 and defects.mapped_fraction == 1.0 and defects.qce_median < 2.0
     assert defects.surface_moved_mm_max_not_remeshed <= 1.0 and defects.flipped_fraction_max <= 0.001
+    assert defects.unclean_elements_max == 0  # no zero-area or duplicated face, no unreferenced vertex written
     assert pd.read_csv(results / "uv_auto_landmarks_summary.csv").iloc[0].mean_error_mm < 4.0
 
     # The rendered copy: the notebook's headings and outputs, its figures linked (not copied) from figures/.

@@ -109,13 +109,14 @@ TABLES: dict[str, TableNote] = {
     "uv_defects_summary.csv": TableNote(
         "05_uv_alignment",
         "The defect corpus through the default repair stage and map: share of heads mapped, median QCE, worst share "
-        "of flipped UV faces, how far the repairs moved the kept input surface on heads without handles (mm), and "
+        "of flipped UV faces, how far the repairs moved the kept input surface on heads without handles (mm), the "
+        "most zero-area or duplicated faces and unreferenced vertices in one head's repaired and mapped meshes, and "
         "the mean error of the landmarks found on renders (mm).",
     ),
     "uv_defects.csv": TableNote(
         "05_uv_alignment",
         "One row per corpus head (source, seed, defect): mapped or the error, QCE, flipped share, handles removed, "
-        "surface moved and added (mm), landmark error (mm), seconds, the repairs made.",
+        "surface moved and added (mm), landmark error (mm), unclean mesh elements, seconds, the repairs made.",
         max_rows=12,
     ),
     "uv_auto_landmarks_summary.csv": TableNote(

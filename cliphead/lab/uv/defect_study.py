@@ -4,7 +4,9 @@ Every corpus head goes through what ``cliphead align uv`` does by default — fr
 found on renders, the aligned map (:func:`cliphead.uv.incoming.align_head`) — and is scored: did it
 map, its median QCE and share of flipped UV faces, how far the repairs moved the surface that was
 kept (:func:`surface_moved_mm`) and how far from the input they put new surface (:func:`surface_added_mm`),
-how far the found landmarks lie from the known ones, and, when it was refused, the error.
+how far the found landmarks lie from the known ones, how many faces of the written meshes are zero-area or
+duplicated or vertices unreferenced (:func:`unclean_elements`: none is allowed), and, when it was refused, the
+error.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import igl
 import numpy as np
 
 from cliphead.lab.uv.defects import DefectCase, corpus_case, corpus_plan
-from cliphead.meshes import MeshError, boundary_loops, largest_area_component
+from cliphead.meshes import MeshError, boundary_loops, degenerate_faces, largest_area_component
 from cliphead.uv.distortion import distortion_summary
 from cliphead.uv.incoming import AlignedMesh, align_head
 from cliphead.uv.repair import hausdorff, split_non_manifold
@@ -52,6 +54,12 @@ def landmark_error_mm(case: DefectCase, result: AlignedMesh) -> float:
     return 10.0 * float(np.linalg.norm(result.landmarks - on_surface, axis=1).mean())
 
 
+def unclean_elements(vertices: np.ndarray, faces: np.ndarray) -> int:
+    """Zero-area and duplicated faces plus unreferenced vertices of a mesh (the clean-output rule: zero)."""
+    zero_area, duplicated = degenerate_faces(vertices, faces)
+    return int(zero_area.sum() + duplicated.sum()) + len(vertices) - len(np.unique(faces))
+
+
 def score_case(case: DefectCase) -> tuple[dict, AlignedMesh | None]:
     """One corpus head through the default repair and map, scored (see the module's docstring); with the
     result, None when the head was refused."""
@@ -74,6 +82,8 @@ def score_case(case: DefectCase) -> tuple[dict, AlignedMesh | None]:
         "surface_moved_mm": surface_moved_mm(case, result),
         "surface_added_mm": surface_added_mm(case, result),
         "landmark_error_mm": landmark_error_mm(case, result),
+        "unclean_elements": unclean_elements(result.prepared.vertices, result.prepared.faces)
+        + unclean_elements(aligned.vertices, aligned.faces),
         "repairs": "; ".join(result.notes),
     }, result
 
@@ -93,7 +103,8 @@ def run_defect_study(quick: bool = False, progress=None) -> tuple[list[dict], di
 
 def summarise_defect_study(rows: list[dict]) -> dict:
     """The issue's figures: share mapped, median QCE, worst flipped share, surface moved where the head was not
-    re-meshed (re-meshing moves it by design: its Hausdorff distance is in the row's repairs)."""
+    re-meshed (re-meshing moves it by design: its Hausdorff distance is in the row's repairs), the most unclean
+    elements in one head's written meshes."""
     mapped = [row for row in rows if row["mapped"]]
     kept_surface = [row for row in mapped if row["handles_removed"] == 0 and row["midline_remeshed"] == 0]
     return {
@@ -102,6 +113,7 @@ def summarise_defect_study(rows: list[dict]) -> dict:
         "qce_median": float(np.median([row["qce_median"] for row in mapped])) if mapped else float("nan"),
         "flipped_fraction_max": max((row["flipped_fraction"] for row in mapped), default=float("nan")),
         "surface_moved_mm_max_not_remeshed": max((row["surface_moved_mm"] for row in kept_surface), default=0.0),
+        "unclean_elements_max": max((row["unclean_elements"] for row in mapped), default=0),
         "landmark_error_mm_mean": float(np.mean([row["landmark_error_mm"] for row in mapped]))
         if mapped
         else float("nan"),
