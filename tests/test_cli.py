@@ -71,6 +71,8 @@ def test_the_old_command_names_are_gone(old, capsys):
 
 
 def test_runtime_commands_never_load_the_lab_and_lab_commands_load_it_when_they_run(sampled, tmp_path):
+    """The parser loads neither the lab nor torch (``cliphead --help`` answers in about a second); runtime commands
+    run without the lab; a lab command loads it when it runs."""
     runtime = [
         ["check", "assets"],
         ["sample", "head", "--seed", "1", "--out", str(tmp_path / "ict.obj")],
@@ -93,6 +95,7 @@ def test_runtime_commands_never_load_the_lab_and_lab_commands_load_it_when_they_
             "from cliphead.cli import build_parser, main",
             "def lab(): return sorted(name for name in sys.modules if name.startswith('cliphead.lab'))",
             "build_parser()",
+            "assert 'torch' not in sys.modules, 'building the parser (cliphead --help) imports torch'",
             "print('LAB', json.dumps(lab()))",
             f"for argv in {runtime!r}: assert main(argv) == 0, argv",
             "print('LAB', json.dumps(lab()))",

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from cliphead.cli.common import CommandTree, add_training_arguments, emit
-from cliphead.weights.manifest import WEIGHTS_DIR
 
 #: ``train texture --preset``'s choices: the keys of :data:`cliphead.lab.texture.recipe.PRESETS` (named here, so
 #: that building the parser imports no lab module).
@@ -198,6 +197,7 @@ def _register_texture(commands: CommandTree) -> None:
 def run_train_texture(args: argparse.Namespace) -> None:
     """Train ControlNet_uv (lab: :func:`cliphead.lab.texture.recipe.train_texture`); print the final losses."""
     from cliphead.lab.texture.recipe import train_texture
+    from cliphead.weights.manifest import WEIGHTS_DIR
 
     out = _run_folder(args, "runs/texture")
     anneal = None if args.anneal is None else Path(args.anneal) if args.anneal else WEIGHTS_DIR
