@@ -7,6 +7,7 @@ payload the JSON line.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from cliphead.cli.common import CommandTree, emit
 
@@ -55,11 +56,19 @@ def register(commands: CommandTree) -> None:
         "bench",
         "generate",
         run_bench_generate,
-        help="time prompt → textured head on disk per stage (models loaded once), peak memory",
-        examples=["cliphead bench generate", "cliphead bench generate --repeats 1"],
+        help="time prompt → textured head on disk per stage (models loaded once), a given mesh textured "
+        "(generate --mesh), peak memory",
+        examples=[
+            "cliphead bench generate",
+            "cliphead bench generate --repeats 1",
+            "cliphead bench generate --mesh scan.obj",
+        ],
         lab=True,
     )
     generate.add_argument("--repeats", type=int, default=3, help=REPEATS)
+    generate.add_argument(
+        "--mesh", help="the head mesh to texture for the generate --mesh timing (default: a defect-corpus head)"
+    )
 
     texture = commands.command(
         "bench",
@@ -114,7 +123,7 @@ def run_bench_generate(args: argparse.Namespace) -> None:
     """Lab: :func:`cliphead.lab.pipeline_benchmark.benchmark_generate`."""
     from cliphead.lab.pipeline_benchmark import benchmark_generate
 
-    result = benchmark_generate(args.repeats)
+    result = benchmark_generate(args.repeats, mesh=Path(args.mesh) if args.mesh else None)
     emit(result.summary(), result.payload())
 
 
