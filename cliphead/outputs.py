@@ -39,12 +39,16 @@ TURNTABLE_FRAMES = 24
 TURNTABLE_SIZE = 256
 
 
+def glb_bytes(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, texture: np.ndarray) -> bytes:
+    """A textured mesh as binary glTF, in metres (the ICT frame is in centimetres, y up, as glTF)."""
+    image = Image.fromarray(np.round(np.clip(texture, 0, 1) * 255).astype(np.uint8))
+    visual = trimesh.visual.TextureVisuals(uv=uv, image=image)
+    return trimesh.Trimesh(vertices * 0.01, faces, visual=visual, process=False).export(file_type="glb")
+
+
 def write_glb(path: Path, head: TexturedHead) -> Path:
-    """The textured mesh as binary glTF, in metres (the ICT frame is in centimetres, y up, as glTF)."""
-    image = Image.fromarray(np.round(np.clip(head.texture, 0, 1) * 255).astype(np.uint8))
-    visual = trimesh.visual.TextureVisuals(uv=head.uv, image=image)
-    mesh = trimesh.Trimesh(head.vertices * 0.01, head.faces, visual=visual, process=False)
-    path.write_bytes(mesh.export(file_type="glb"))
+    """The textured head as binary glTF (:func:`glb_bytes`)."""
+    path.write_bytes(glb_bytes(head.vertices, head.faces, head.uv, head.texture))
     return path
 
 

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cliphead"
 RUNTIME_ENTRY_POINTS = (
     "cliphead.pipeline",
     "cliphead.outputs",
-    "cliphead.explore",
+    "cliphead.explorer",
     "cliphead.mapping.text2head",
     "cliphead.texture.export",
     "cliphead.uv.export",

@@ -267,6 +267,22 @@ def test_reproduce_08_quick(tmp_path):
     )
 
 
+@pytest.mark.slow
+def test_reproduce_10_quick(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    report = reproduce_quick(tmp_path, "10")
+    timings = pd.read_csv(results / "explorer_timings.csv").set_index("change")
+    assert list(timings.index) == ["new prompt", "identity 1 → +2σ", "identity 1 → −2σ", "expression → surprised"]
+    assert timings.loc["new prompt", "texture"] > 0 and (timings.iloc[1:]["texture"] == 0).all()  # texture re-used
+    assert (timings["geometry"] > 0).all()
+    assert_figures_drawn(figures, ("explorer_one_texture.png",))
+    # The panel, rendered without a front end, is the picture of its head.
+    rendered = results / "notebooks" / "10_explorer.md"
+    assert report["rendered"] == [str(rendered)]
+    links = image_links(rendered.read_text())
+    assert len(links) == 2 and all((rendered.parent / link).resolve().is_file() for link in links)
+
+
 def test_reproduce_09_without_weights_explains_and_skips(tmp_path):
     report = reproduce_quick(tmp_path, "09")
     assert report["notebooks"] == ["09_official_weights.ipynb"]

@@ -1,11 +1,13 @@
 """``cliphead``: the command line, ``cliphead VERB [OBJECT] ARGS…`` (what to do, then what to do it to).
 
-Pipeline verbs take no object word (``generate``, ``text2head``, ``texture``, ``render``, ``reproduce``);
+Pipeline verbs take no object word (``generate``, ``text2head``, ``texture``, ``render``, ``explore``,
+``reproduce``);
 the other verbs name the part they act on (``check assets``, ``sample head``, ``align uv``, ``train clip``,
 ``bench uv``, …). Each group of commands is one module with ``register(commands)``, which adds its
 commands, their arguments, help texts with examples, and handlers (:class:`~cliphead.cli.common.CommandTree`):
 
-- runtime: :mod:`~cliphead.cli.pipeline` (generate, text2head, texture, render), :mod:`~cliphead.cli.assets`
+- runtime: :mod:`~cliphead.cli.pipeline` (generate, text2head, texture, render), :mod:`~cliphead.cli.explore`
+  (the explorer page), :mod:`~cliphead.cli.assets`
   (check/download assets), :mod:`~cliphead.cli.heads` (sample/fit head), :mod:`~cliphead.cli.uv` (align uv),
   :mod:`~cliphead.cli.clip` (score clip);
 - lab: :mod:`~cliphead.cli.world` (sample world), ``build layout|landmark-map`` in :mod:`~cliphead.cli.uv`,
@@ -28,14 +30,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cliphead.cli import assets, bench, clip, heads, pipeline, reproduce, train, uv, world
+from cliphead.cli import assets, bench, clip, explore, heads, pipeline, reproduce, train, uv, world
 from cliphead.cli.common import CommandTree, HelpFormatter
 
 #: The command modules, in the order ``cliphead --help`` lists their commands.
-GROUPS = (pipeline, reproduce, assets, heads, world, uv, clip, train, bench)
+GROUPS = (pipeline, explore, reproduce, assets, heads, world, uv, clip, train, bench)
 
 EXAMPLES = """examples:
   cliphead generate "a laughing old man with a long face and a grey beard" --out out/generated
+  cliphead explore
   cliphead check assets
   cliphead sample head --seed 3 --expression laughing --remesh 160 --out out/head.obj
   cliphead sample head --backend neural --seed 3 --expression laughing --out out/neural.obj

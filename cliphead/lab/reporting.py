@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cliphead.assets import repository_root
 from cliphead.files import atomic_path, write_json
 from cliphead.provenance import git_commit, package_version
 
@@ -58,6 +59,15 @@ def provenance(
         "timestamp_utc": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(now - started, 3),
     }
+
+
+def output_folders(*folders: str | os.PathLike) -> tuple[Path, ...]:
+    """A notebook's output folders, created: relative ones resolved from the repository root, so a kernel started
+    anywhere (JupyterLab starts it in ``notebooks/``) writes into the repository's ``results/`` and ``figures/``."""
+    resolved = tuple(repository_root() / folder for folder in folders)  # an absolute folder stays as it is
+    for folder in resolved:
+        folder.mkdir(parents=True, exist_ok=True)
+    return resolved
 
 
 def _atomic_write(path: Path, write) -> Path:

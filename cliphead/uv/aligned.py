@@ -198,20 +198,33 @@ class AlignedHead:
 def aligned_model_head(model, z_id, z_exp, resolution: int) -> AlignedHead:
     """The head of codes ``z_id``, ``z_exp`` of a parametric head model, with its aligned UV.
 
-    The UV map is computed on the canonical (neutral) disk with its landmarks, then the surface is
-    moved by the expression (CLIP-Head eq. 1): every texel keeps its surface point whatever the
-    expression, and the map never sees the thin, nearly touching lips of an open or pouting mouth.
+    The UV map is computed on the canonical (neutral) disk with its landmarks
+    (:func:`aligned_canonical_head`), then the surface is moved by the expression (CLIP-Head eq. 1,
+    :func:`posed_head`): every texel keeps its surface point whatever the expression, and the map never
+    sees the thin, nearly touching lips of an open or pouting mouth.
     Raises :class:`~cliphead.meshes.MeshError` if the code's mesh is not a disk.
     """
+    canonical = aligned_canonical_head(model, z_id, resolution)
+    return canonical if z_exp is None else posed_head(model, canonical, z_id, z_exp)
+
+
+def aligned_canonical_head(model, z_id, resolution: int) -> AlignedHead:
+    """The neutral head of identity ``z_id`` extracted at ``resolution``, in the aligned layout."""
     import torch
 
     canonical = extract_disk(model, z_id, resolution)
     with torch.no_grad():
-        landmarks = model.canonical_landmarks(z_id)
-        prepared = prepare_head_mesh(canonical.vertices, canonical.faces)
-        aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=landmarks.double().numpy())
-        vertices = torch.from_numpy(aligned.vertices).float()
-        if z_exp is not None:
-            vertices = model.deform(vertices, z_id, z_exp)
-            landmarks = model.deform(landmarks, z_id, z_exp)
-    return AlignedHead(vertices.double().numpy(), aligned.faces, aligned.uv, landmarks.double().numpy())
+        landmarks = model.canonical_landmarks(z_id).double().numpy()
+    prepared = prepare_head_mesh(canonical.vertices, canonical.faces)
+    aligned = aligned_uv(prepared.vertices, prepared.faces, landmarks=landmarks)
+    return AlignedHead(aligned.vertices, aligned.faces, aligned.uv, landmarks)
+
+
+def posed_head(model, canonical: AlignedHead, z_id, z_exp) -> AlignedHead:
+    """``canonical`` (a neutral head of identity ``z_id``) moved by expression ``z_exp`` (eq. 1); UV unchanged."""
+    import torch
+
+    with torch.no_grad():
+        vertices = model.deform(torch.from_numpy(canonical.vertices).float(), z_id, z_exp)
+        landmarks = model.deform(torch.from_numpy(canonical.landmarks).float(), z_id, z_exp)
+    return AlignedHead(vertices.double().numpy(), canonical.faces, canonical.uv, landmarks.double().numpy())
