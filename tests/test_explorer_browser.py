@@ -1,6 +1,7 @@
-"""`cliphead explore` in a real browser: Debian's headless Chromium driven through Selenium (no browser is
-downloaded at run time). The page must show a head that turns when dragged, reshape it when an identity
-slider moves and texture a new prompt; the screenshots go to figures/ for the README."""
+"""The explorer in a real browser: Debian's headless Chromium driven through Selenium (no browser is downloaded at
+run time). `cliphead explore`'s page must show a head that turns when dragged, reshape it when an identity slider
+moves and texture a new prompt (the screenshots go to figures/ for the README); notebook 10 in JupyterLab must
+show the same view."""
 
 from __future__ import annotations
 
@@ -29,32 +30,55 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def page():
-    """A headless Chromium showing ``cliphead explore`` (served on a free port)."""
+def chromium():
+    """Headless Chromium through Selenium, WebGL on the CPU."""
     assert CHROMIUM and CHROMEDRIVER, (
         "needs Debian's chromium and chromium-driver (the README's test command installs them)"
     )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    port = free_port()
-    command = [sys.executable, "-m", "cliphead.cli", "explore", "--port", str(port), "--no-browser"]
-    server = subprocess.Popen(command + ["--prompt", FIRST_PROMPT], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,800"):
         options.add_argument(flag)
-    options.add_argument("--enable-unsafe-swiftshader")  # WebGL on the CPU
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    options.add_argument("--enable-unsafe-swiftshader")
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def serve(command: list[str], url: str, port: int):
+    """Start a server, open ``url`` in Chromium once it listens; yields the driver, then stops both."""
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    driver = chromium()
     try:
         wait_for_port(port, server)
-        driver.get(f"http://127.0.0.1:{port}/")
+        driver.get(url)
         yield driver
     finally:
         driver.quit()
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page():
+    """A headless Chromium showing ``cliphead explore`` (served on a free port)."""
+    port = free_port()
+    command = [sys.executable, "-m", "cliphead.cli", "explore", "--port", str(port), "--no-browser"]
+    yield from serve(command + ["--prompt", FIRST_PROMPT], f"http://127.0.0.1:{port}/", port)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A headless Chromium showing notebook 10 in JupyterLab (no token, the app exposed), started in a copy of
+    notebooks/ so that nothing it saves lands in the repository."""
+    folder = tmp_path_factory.mktemp("notebooks")
+    shutil.copy(repository_root() / "notebooks" / "10_explorer.ipynb", folder)
+    port = free_port()
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1"]
+    command += ["--IdentityProvider.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True"]
+    command += [f"--ServerApp.root_dir={folder}", "--allow-root"]
+    yield from serve(command, f"http://127.0.0.1:{port}/lab/tree/10_explorer.ipynb", port)
 
 
 def wait_for_port(port: int, server: subprocess.Popen, seconds: float = 120.0) -> None:
@@ -66,6 +90,13 @@ def wait_for_port(port: int, server: subprocess.Popen, seconds: float = 120.0) -
                 return
         time.sleep(0.5)
     raise AssertionError(f"nothing listens on port {port} after {seconds} s")
+
+
+def assert_shows_a_head(image: np.ndarray) -> None:
+    """A head on the view's grey background: neither blank nor filled, textured and shaded."""
+    covered = np.abs(image - np.array([0.957, 0.957, 0.957])).max(axis=2) > 0.05
+    assert 0.05 < covered.mean() < 0.9
+    assert image[covered].std() > 0.05
 
 
 def canvas_image(canvas) -> np.ndarray:
@@ -102,10 +133,7 @@ def test_the_page_shows_a_head_that_turns_reshapes_and_takes_a_new_prompt(page):
     wait_for_new_frame(page, canvas, 0, 120)
     time.sleep(1.0)  # the texture's image decodes after the first frame
     front = canvas_image(canvas)
-    background = np.array([0.957, 0.957, 0.957])
-    covered = np.abs(front - background).max(axis=2) > 0.05
-    assert 0.05 < covered.mean() < 0.9  # a head, not a blank or a filled canvas
-    assert front[covered].std() > 0.05  # textured and shaded, not one flat colour
+    assert_shows_a_head(front)
 
     drawn = frames(canvas)
     ActionChains(page).move_to_element(canvas).click_and_hold().move_by_offset(160, 0).release().perform()
@@ -134,3 +162,29 @@ def test_the_page_shows_a_head_that_turns_reshapes_and_takes_a_new_prompt(page):
     print(f"new prompt → textured view: {prompt_seconds:.2f} s")
     time.sleep(1.0)
     page.save_screenshot(str(FIGURES / "explorer_new_prompt.png"))
+    # Offline: everything the page loaded came from the local server.
+    loaded = page.execute_script("return performance.getEntriesByType('resource').map(entry => entry.name)")
+    assert loaded and all(url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) for url in loaded), [
+        url for url in loaded if "127.0.0.1" not in url
+    ]
+
+
+@pytest.mark.slow
+def test_notebook_10_shows_the_head_in_jupyterlab(lab):
+    """Its first cells (title, parameters, the panel) run in JupyterLab's kernel, started in notebooks/."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(lab, 120).until(lambda d: d.execute_script("return !!(window.jupyterapp && jupyterapp.shell)"))
+    ready = (
+        "const notebook = jupyterapp.shell.currentWidget;"
+        "const kernel = notebook && notebook.sessionContext.session && notebook.sessionContext.session.kernel;"
+        "return !!(kernel && kernel.status === 'idle' && notebook.content.widgets.length);"
+    )
+    WebDriverWait(lab, 120).until(lambda d: d.execute_script(ready))
+    for _ in range(4):  # two Markdown cells, the parameters, the panel
+        lab.execute_script("jupyterapp.commands.execute('notebook:run-cell-and-select-next')")
+    canvas = WebDriverWait(lab, 300).until(lambda d: d.find_element(By.CSS_SELECTOR, "canvas.cliphead-viewer"))
+    wait_for_new_frame(lab, canvas, 0, 60)
+    time.sleep(1.0)
+    assert_shows_a_head(canvas_image(canvas))

@@ -48,8 +48,25 @@ class ExplorerPanel:
         self.timing = widgets.HTML()
         self.error = widgets.HTML()
         self.download = widgets.HTML()
+        self._explain()
         self._wire()
         self.widget = self._layout()
+
+    def _explain(self) -> None:
+        """Tooltips: what each control does and what it costs."""
+        self.prompt.tooltip = "Enter runs the whole pipeline: text → codes → head → UV normal map → texture"
+        self.seed.tooltip = "the texture's noise: a new seed textures the head again"
+        self.textured.tooltip = "off: the head alone, shown with a UV checker (no ControlNet_uv)"
+        self.expression.tooltip = "the prompt's own expression, or a named one: moves the surface, keeps the texture"
+        self.strength.tooltip = "the expression's offset from neutral (0 neutral, 1 as mapped)"
+        for k, slider in enumerate(self.identity):
+            slider.tooltip = f"the identity latent's direction {k + 1} of most spread, in σ: new geometry, same texture"
+        self.mode.tooltips = [
+            "the generated texture",
+            "the UV normal map ControlNet_uv was given",
+            "a checkerboard in UV: shows the aligned map's distortion",
+            "the surface alone, lit",
+        ]
 
     @staticmethod
     def _slider(description: str, value: float, low: float, high: float, step: float) -> widgets.FloatSlider:
