@@ -58,6 +58,8 @@ def serve(command: list[str], url: str, port: int):
         driver.quit()
         server.terminate()
         server.wait(timeout=30)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server outlived its command"
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,12 +58,11 @@ def run_explore(args: argparse.Namespace) -> None:
         notebook.write_text(json.dumps(explorer_notebook(args.prompt)))
         command = [sys.executable, "-m", "voila", str(notebook), f"--port={args.port}", "--Voila.ip=127.0.0.1"]
         command += ["--no-browser"] if args.no_browser else []
-        # Its own session: Ctrl-C reaches this process alone, which stops the server without Jupyter's prompt.
+        # Its own session: Ctrl-C reaches this process alone, which stops the server without Jupyter's prompt; so
+        # does a SIGTERM (a test's, a job runner's), so the server never outlives this command.
         server = subprocess.Popen(command + ["--theme=light"], cwd=folder, start_new_session=True)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda signum, frame: server.terminate())
         print(f"explorer: {url} (the first head takes a few seconds; Ctrl-C stops it)", flush=True)
-        try:
-            returncode = server.wait()
-        except KeyboardInterrupt:
-            server.terminate()
-            returncode = server.wait()
+        returncode = server.wait()
         emit("explorer stopped", {"url": url, "returncode": returncode})
