@@ -45,6 +45,7 @@ class HeadViewer(anywidget.AnyWidget):
     wireframe = traitlets.Bool(False).tag(sync=True)
     landmarks_shown = traitlets.Bool(False).tag(sync=True)
     height = traitlets.Int(420).tag(sync=True)
+    _texture_shown: np.ndarray | None = None
 
     def show(
         self,
@@ -63,7 +64,9 @@ class HeadViewer(anywidget.AnyWidget):
             self.uvs = np.ascontiguousarray(uv, dtype="<f4").tobytes()
             self.indices = np.ascontiguousarray(faces, dtype="<u4").tobytes()
             self.landmarks = np.ascontiguousarray(landmarks, dtype="<f4").tobytes()
-            self.texture = png_bytes(texture) if texture is not None else b""
+            if texture is not self._texture_shown:  # a geometry change keeps the texture: not encoded again
+                self.texture = png_bytes(texture) if texture is not None else b""
+                self._texture_shown = texture
             self.normal_map = png_bytes(normal_map)
             if texture is None and self.mode == "texture":
                 self.mode = "UV checker"
