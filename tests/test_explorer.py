@@ -27,7 +27,7 @@ def test_an_identity_slider_re_extracts_the_head_and_keeps_the_texture(panel):
     assert set(first.seconds) == {"text", "geometry", "normal map", "texture", "rectification"}
     panel.identity[0].value = 2.0  # what releasing the slider does
     moved = session.view
-    assert moved.texture is first.texture and set(moved.seconds) == {"geometry", "normal map"}
+    assert moved.texture is first.texture and set(moved.seconds) == {"geometry"}
     assert "texture re-used" in panel.timing.value
     # A new surface in the same layout: other vertices, UVs inside the same square, landmarks moved.
     assert len(moved.head.vertices) != len(first.head.vertices) or not np.allclose(
@@ -94,8 +94,13 @@ def test_texture_off_shows_the_uv_checker_and_the_normal_map_stays(panel):
     panel.textured.value = False
     view = panel.session.view
     assert view.texture is None and "texture" not in view.seconds and panel.viewer.mode == "UV checker"
-    assert panel.viewer.texture == b"" and len(panel.viewer.normal_map) > 1000
+    assert panel.viewer.texture == b"" and len(panel.viewer.normal_map) > 1000  # the GLB wears it
     panel.textured.value = True
+    assert panel.viewer.normal_map == b""  # not computed for a textured head until the view shows it
+    panel.mode.value = "normal map"
+    normal_map = np.asarray(Image.open(io.BytesIO(panel.viewer.normal_map)), dtype=float) / 255.0
+    assert np.abs(normal_map - panel.session.view.normal_map).max() <= 0.5 / 255 + 1e-6
+    panel.mode.value = "texture"
     assert panel.session.view.texture is not None and panel.error.value == ""
 
 

@@ -83,6 +83,7 @@ class ExplorerPanel:
         for control in (self.expression, self.strength, *self.identity):
             control.observe(lambda change: self.run_reshape(), "value")
         widgets.link((self.mode, "value"), (self.viewer, "mode"))
+        self.mode.observe(lambda change: self._send_normal_map(), "value")
         widgets.link((self.wireframe, "value"), (self.viewer, "wireframe"))
         widgets.link((self.landmarks, "value"), (self.viewer, "landmarks_shown"))
 
@@ -144,11 +145,18 @@ class ExplorerPanel:
         self.progress.value, self.progress.description, self.progress.bar_style = self.progress.max, "ready", "success"
         return view
 
+    def _send_normal_map(self) -> None:
+        """The normal map is computed and sent only while the view shows it."""
+        if self.mode.value == "normal map" and self.session.view is not None and not self.viewer.normal_map:
+            self.viewer.normal_map = png_bytes(self.session.normal_map())
+
     def _show(self, view: ExplorerView) -> None:
-        """Send the view to the 3D viewer; the timing line and the GLB link."""
+        """Send the view to the 3D viewer; the timing line and the GLB link (a head without texture wears its
+        UV normal map)."""
         head = view.head
-        texture = view.texture if view.texture is not None else view.normal_map
-        self.viewer.show(head.vertices, head.faces, head.uv, head.landmarks, view.texture, view.normal_map)
+        normal_map = self.session.normal_map() if self.mode.value == "normal map" or view.texture is None else None
+        texture = view.texture if view.texture is not None else normal_map
+        self.viewer.show(head.vertices, head.faces, head.uv, head.landmarks, view.texture, normal_map)
         stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in view.seconds.items())
         kept = "" if "texture" in view.seconds or view.texture is None else " (texture re-used)"
         self.timing.value = f"{stages} — <b>{sum(view.seconds.values()):.1f} s</b>{kept}"
@@ -160,7 +168,7 @@ class ExplorerPanel:
     def picture(self, size: int = 256) -> bytes:
         """The current head's static views as PNG (what front ends without widgets show)."""
         view = self.session.view
-        texture = view.texture if view.texture is not None else view.normal_map
+        texture = view.texture if view.texture is not None else self.session.normal_map()
         return png_bytes(views_picture(view.head.vertices, view.head.faces, view.head.uv, texture, size))
 
     def _repr_mimebundle_(self, **kwargs) -> dict:

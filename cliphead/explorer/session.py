@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -40,13 +40,14 @@ def identity_directions(model, n: int = DIRECTIONS) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class ExplorerView:
-    """What the explorer shows: the posed head, the texture it wears (None: switched off), its UV normal map,
-    and the seconds of each stage that ran for this view (stages that were re-used are absent)."""
+    """What the explorer shows: the posed head, the texture it wears (None: switched off), its UV normal map
+    (None until asked for: :meth:`ExplorerSession.normal_map`), and the seconds of each stage that ran for this
+    view (stages that were re-used are absent)."""
 
     prompt: str
     head: AlignedHead
     texture: np.ndarray | None
-    normal_map: np.ndarray
+    normal_map: np.ndarray | None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -142,10 +143,16 @@ class ExplorerSession:
             self._texture, normal_map = textured.texture, textured.normal_map
             seconds |= {stage: textured.seconds[stage] for stage in ("normal map", "texture", "rectification")}
         else:
-            report("normal map")
-            start = time.perf_counter()
-            normal_map = uv_normal_map(head.vertices, head.faces, head.uv, PipelineSettings().uv_size)
-            seconds["normal map"] = time.perf_counter() - start
+            normal_map = None
             self._texture = None if texture is False else self._texture
         self.view = ExplorerView(self.prompt, head, self._texture, normal_map, seconds)
         return self.view
+
+    def normal_map(self) -> np.ndarray:
+        """The current head's UV normal map (what ControlNet_uv is given), computed when first asked for."""
+        view = self.view
+        if view.normal_map is None:
+            head = view.head
+            normal_map = uv_normal_map(head.vertices, head.faces, head.uv, PipelineSettings().uv_size)
+            self.view = replace(view, normal_map=normal_map)
+        return self.view.normal_map

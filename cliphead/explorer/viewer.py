@@ -54,10 +54,10 @@ class HeadViewer(anywidget.AnyWidget):
         uv: np.ndarray,
         landmarks: np.ndarray,
         texture: np.ndarray | None,
-        normal_map: np.ndarray,
+        normal_map: np.ndarray | None,
     ) -> None:
         """Send a head to the view (one message): geometry, texture (None: the UV checker is shown instead) and
-        UV normal map."""
+        UV normal map (None: not sent; the view shows the checker in its place)."""
         with self.hold_sync():
             self.positions = np.ascontiguousarray(vertices, dtype="<f4").tobytes()
             self.normals = np.ascontiguousarray(vertex_normals(vertices, faces), dtype="<f4").tobytes()
@@ -67,6 +67,6 @@ class HeadViewer(anywidget.AnyWidget):
             if texture is not self._texture_shown:  # a geometry change keeps the texture: not encoded again
                 self.texture = png_bytes(texture) if texture is not None else b""
                 self._texture_shown = texture
-            self.normal_map = png_bytes(normal_map)
+            self.normal_map = png_bytes(normal_map) if normal_map is not None else b""
             if texture is None and self.mode == "texture":
                 self.mode = "UV checker"
