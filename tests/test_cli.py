@@ -40,7 +40,7 @@ def sampled(tmp_path_factory) -> Path:
 def test_help_shows_the_grammar_and_every_command():
     result = run("--help")
     assert "usage: cliphead" in result.stdout and "VERB [OBJECT] ARGS" in result.stdout
-    for listed in ("generate, text2head, texture, render, reproduce", "sample head|world", "align uv", "score clip"):
+    for listed in ("generate, text2head, texture, render, explore, reproduce", "sample head|world", "align uv", "score clip"):
         assert listed in result.stdout, listed
 
 
@@ -50,7 +50,7 @@ def test_every_command_has_help_with_examples(capsys):
     parser = build_parser()
     tree = register_commands(argparse.ArgumentParser(prog="cliphead"))
     verbs = {command.split()[0] for command in tree.with_object}
-    assert len(tree.standalone) + len(tree.with_object) == 24 and len(verbs) == 9
+    assert len(tree.standalone) + len(tree.with_object) == 25 and len(verbs) == 9
     for command in [*tree.standalone, *tree.with_object, *verbs]:
         with pytest.raises(SystemExit) as done:
             parser.parse_args([*command.split(), "--help"])
