@@ -40,7 +40,12 @@ def sampled(tmp_path_factory) -> Path:
 def test_help_shows_the_grammar_and_every_command():
     result = run("--help")
     assert "usage: cliphead" in result.stdout and "VERB [OBJECT] ARGS" in result.stdout
-    for listed in ("generate, text2head, texture, render, explore, reproduce", "sample head|world", "align uv", "score clip"):
+    for listed in (
+        "generate, text2head, texture, render, explore, reproduce",
+        "sample head|world",
+        "align uv",
+        "score clip",
+    ):
         assert listed in result.stdout, listed
 
 
