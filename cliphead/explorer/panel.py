@@ -154,8 +154,8 @@ class ExplorerPanel:
         """Send the view to the 3D viewer; the timing line and the GLB link (a head without texture wears its
         UV normal map)."""
         head = view.head
+        texture = self.session.worn_texture()
         normal_map = self.session.normal_map() if self.mode.value == "normal map" or view.texture is None else None
-        texture = view.texture if view.texture is not None else normal_map
         self.viewer.show(head.vertices, head.faces, head.uv, head.landmarks, view.texture, normal_map)
         stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in view.seconds.items())
         kept = "" if "texture" in view.seconds or view.texture is None else " (texture re-used)"
@@ -167,9 +167,8 @@ class ExplorerPanel:
 
     def picture(self, size: int = 256) -> bytes:
         """The current head's static views as PNG (what front ends without widgets show)."""
-        view = self.session.view
-        texture = view.texture if view.texture is not None else self.session.normal_map()
-        return png_bytes(views_picture(view.head.vertices, view.head.faces, view.head.uv, texture, size))
+        head = self.session.view.head
+        return png_bytes(views_picture(head.vertices, head.faces, head.uv, self.session.worn_texture(), size))
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})

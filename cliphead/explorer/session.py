@@ -156,3 +156,7 @@ class ExplorerSession:
             normal_map = uv_normal_map(head.vertices, head.faces, head.uv, PipelineSettings().uv_size)
             self.view = replace(view, normal_map=normal_map)
         return self.view.normal_map
+
+    def worn_texture(self) -> np.ndarray:
+        """What the head wears outside the view (its GLB, its picture): the texture, else its UV normal map."""
+        return self.view.texture if self.view.texture is not None else self.normal_map()
