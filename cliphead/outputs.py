@@ -26,7 +26,7 @@ from PIL import Image
 from cliphead.files import staged_folder
 from cliphead.heads.io import write_landmarks
 from cliphead.meshes import write_obj
-from cliphead.pipeline import TexturedHead
+from cliphead.pipeline import PipelineSettings, TexturedHead
 from cliphead.provenance import git_commit, package_version
 from cliphead.render.lit import View, render_head
 from cliphead.render.views import save_image
@@ -93,6 +93,14 @@ def _head_record(head: TexturedHead, mesh: AlignedMesh | None) -> dict:
     }
 
 
+def settings_record(settings: PipelineSettings, official: bool) -> dict:
+    """The pipeline settings that took effect: the official backend's own, or the project's sampler's."""
+    record = asdict(settings)
+    for unused in ("sampling", "rectify") if official else ("official",):
+        record.pop(unused)
+    return record
+
+
 def write_textured_head(
     out: Path, head: TexturedHead, backends: dict[str, str], mesh: AlignedMesh | None = None
 ) -> dict:
@@ -103,7 +111,7 @@ def write_textured_head(
     to_user = mesh.frame.to_user if mesh is not None else (lambda points: points)
     meta = {
         "prompt": head.prompt,
-        "settings": asdict(head.settings),
+        "settings": settings_record(head.settings, official=backends.get("texture", "").startswith("official:")),
         "seed": head.seed,
         **_head_record(head, mesh),
         **rectification_record(head.textures.rectification, "rectification_skipped_because"),

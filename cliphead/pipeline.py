@@ -5,8 +5,10 @@ mesh, extracted as a disk → aligned UV (§2.2) → the expression applied (eq.
 ControlNet_uv texture (§2.3) → rectification (supplementary §3) → textured head.
 
 Each model-backed stage is chosen by name: the encoder (``lit-minilm`` or ``open_clip:…``, which
-the mappers must match), the head model (a checkpoint path, default the embedded one), and the texture
-backend (``embedded`` or ``stable-diffusion:BASE[,CONTROLNET]``). Models load once, when the pipeline
+the mappers must match), the head model (a checkpoint path, default the embedded one), the texture
+backend (``embedded``, ``stable-diffusion:BASE[,CONTROLNET]``, or the released CLIP-Head texture stage,
+``official:…``, :mod:`cliphead.texture.official`) and the UV layout (the aligned one, or the released code's,
+``official:…``, :mod:`cliphead.uv.official`, which the official backend needs). Models load once, when the pipeline
 is built; every call records its seconds per stage.
 
 The caller owns the randomness, as in diffusers: ``generator`` draws the identity variation, and the
@@ -29,19 +31,21 @@ import torch
 from cliphead.clip.registry import cached_encoder
 from cliphead.heads.checkpoints import cached_head_model
 from cliphead.mapping.text2head import HeadCodes, TextToHead, load_mapper_pair
-from cliphead.texture.checkpoints import load_texture_model
+from cliphead.texture.backends import TextureBackend, check_layout, load_texture_backend
 from cliphead.texture.generate import RectifiedTexture, texture_head
+from cliphead.texture.official import OfficialSettings, OfficialTexturer, official_normal_map
 from cliphead.texture.sampling import DEFAULT_SAMPLING, SamplingSettings
 from cliphead.uv.aligned import AlignedHead, aligned_model_head
 from cliphead.uv.bake import uv_normal_map
+from cliphead.uv.official import load_official_layout, official_head
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
     """Settings of one generation: ``variation`` (identity noise, in standard deviations of the latent
     distribution), ``expression_strength`` (scales the expression code's offset from neutral), the
-    extraction ``resolution``, the UV normal map's ``uv_size``, the texture ``sampling`` settings and
-    whether to ``rectify``."""
+    extraction ``resolution``, the UV normal map's ``uv_size``, the texture ``sampling`` settings,
+    whether to ``rectify``, and the ``official`` backend's settings (its own sampler and passes)."""
 
     variation: float = 0.0
     expression_strength: float = 1.0
@@ -49,6 +53,7 @@ class PipelineSettings:
     uv_size: int = 512
     sampling: SamplingSettings = DEFAULT_SAMPLING
     rectify: bool = True
+    official: OfficialSettings = OfficialSettings()
 
 
 @dataclass
@@ -86,19 +91,24 @@ class CLIPHeadPipeline:
         id_mapper: str | None = None,
         exp_mapper: str | None = None,
         mappers: str | None = None,
+        layout: str = "aligned",
     ) -> None:
         start = time.perf_counter()
+        check_layout(texture_backend, layout)
+        self.layout = None if layout == "aligned" else load_official_layout(layout)
         self.text_to_head = TextToHead(
             cached_encoder(encoder), *load_mapper_pair(mappers, id_mapper, exp_mapper), cached_head_model(head_weights)
         )
-        self.texture_model = load_texture_model(texture_backend)
-        self.texture_model.text(["warm-up"])
+        self.texture_model: TextureBackend = load_texture_backend(texture_backend)
+        if not isinstance(self.texture_model, OfficialTexturer):
+            self.texture_model.text(["warm-up"])
         self.backends = {
             "encoder": encoder,
             "texture": texture_backend,
             "head_model": head_weights or "embedded",
             "id_mapper": id_mapper or mappers or "embedded",
             "exp_mapper": exp_mapper or mappers or "embedded",
+            "layout": layout,
         }
         self.load_seconds = time.perf_counter() - start
 
@@ -133,18 +143,11 @@ class CLIPHeadPipeline:
         report("geometry")
         start = time.perf_counter()
         head = mesh or aligned_model_head(self.text_to_head.head_model, codes.z_id, codes.z_exp, settings.resolution)
+        if self.layout is not None:
+            head = official_head(head, self.layout)
         seconds["geometry"] = time.perf_counter() - start
-        report("normal map")
-        start = time.perf_counter()
-        normal_map = uv_normal_map(head.vertices, head.faces, head.uv, settings.uv_size)
-        seconds["normal map"] = time.perf_counter() - start
-        report("texture + rectification" if settings.rectify else "texture")
         seed = generator.initial_seed()
-        textures = texture_head(
-            self.texture_model, normal_map, prompt, settings.sampling, seed=seed, rectify=settings.rectify
-        )
-        seconds["texture"] = textures.seconds["generate"]
-        seconds["rectification"] = textures.seconds.get("rectify", 0.0)
+        normal_map, textures = self._texture(head, prompt, settings, seed, report, seconds)
         return TexturedHead(
             prompt,
             settings,
@@ -159,3 +162,29 @@ class CLIPHeadPipeline:
             *(self.text_to_head.sigmas(codes) if codes is not None else (None, None)),
             seconds,
         )
+
+    def _texture(
+        self, head: AlignedHead, prompt: str, settings: PipelineSettings, seed: int, report, seconds: dict
+    ) -> tuple[np.ndarray, RectifiedTexture]:
+        """The head's UV normal map (float, [0, 1]) and texture from the loaded backend; adds its stages' seconds."""
+        report("normal map")
+        start = time.perf_counter()
+        official = isinstance(self.texture_model, OfficialTexturer)
+        if official:
+            encoded = official_normal_map(head.vertices, head.faces, head.uv, settings.uv_size)
+            normal_map = encoded.astype(np.float32) / 255
+        else:
+            normal_map = uv_normal_map(head.vertices, head.faces, head.uv, settings.uv_size)
+        seconds["normal map"] = time.perf_counter() - start
+        report("texture + rectification" if settings.rectify or official else "texture")
+        if official:
+            textures = self.texture_model(encoded, prompt, settings.official, seed=seed)
+        else:
+            textures = texture_head(
+                self.texture_model, normal_map, prompt, settings.sampling, seed=seed, rectify=settings.rectify
+            )
+        seconds["texture"] = textures.seconds["generate"]
+        seconds["rectification"] = textures.seconds.get("rectify", 0.0)
+        if "inpaint" in textures.seconds:
+            seconds["inpaint"] = textures.seconds["inpaint"]
+        return normal_map, textures

@@ -23,16 +23,10 @@ def _write_tokenizer(folder: Path):
     return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
 
 
-def save_tiny_controlnet_pipeline(folder: Path, seed: int = 0) -> Path:
-    """Write a 16 px Stable Diffusion + ControlNet pipeline (a few hundred kB) to ``folder``."""
+def _tiny_parts(folder: Path, seed: int, unet_in_channels: int = 4) -> dict:
+    """Tokenizer, text encoder, UNet (``unet_in_channels``: 4, or 9 for inpainting) and VAE of a 16 px pipeline."""
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        ControlNetModel,
-        DPMSolverMultistepScheduler,
-        StableDiffusionControlNetPipeline,
-        UNet2DConditionModel,
-    )
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
@@ -52,7 +46,7 @@ def save_tiny_controlnet_pipeline(folder: Path, seed: int = 0) -> Path:
     )
     unet = UNet2DConditionModel(
         sample_size=8,
-        in_channels=4,
+        in_channels=unet_in_channels,
         out_channels=4,
         block_out_channels=(16, 32),
         layers_per_block=1,
@@ -62,8 +56,6 @@ def save_tiny_controlnet_pipeline(folder: Path, seed: int = 0) -> Path:
         attention_head_dim=4,
         norm_num_groups=8,
     )
-    # Two conditioning channels entries: one halving, from the 16 px hint to the 8 px latent.
-    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 8))
     vae = AutoencoderKL(
         block_out_channels=(8, 16),
         in_channels=3,
@@ -73,13 +65,35 @@ def save_tiny_controlnet_pipeline(folder: Path, seed: int = 0) -> Path:
         down_block_types=("DownEncoderBlock2D",) * 2,
         up_block_types=("UpDecoderBlock2D",) * 2,
     )
+    return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet}
+
+
+def save_tiny_controlnet_pipeline(folder: Path, seed: int = 0) -> Path:
+    """Write a 16 px Stable Diffusion + ControlNet pipeline (a few hundred kB) to ``folder``."""
+    from diffusers import ControlNetModel, DPMSolverMultistepScheduler, StableDiffusionControlNetPipeline
+
+    parts = _tiny_parts(folder, seed)
+    # Two conditioning channels entries: one halving, from the 16 px hint to the 8 px latent.
+    controlnet = ControlNetModel.from_unet(parts["unet"], conditioning_embedding_out_channels=(8, 8))
     pipeline = StableDiffusionControlNetPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
+        **parts,
         controlnet=controlnet,
         scheduler=DPMSolverMultistepScheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipeline.save_pretrained(folder)
+    return Path(folder)
+
+
+def save_tiny_inpainting_pipeline(folder: Path, seed: int = 1) -> Path:
+    """Write a 16 px Stable Diffusion inpainting pipeline (a 9-channel UNet, as SD 2-inpainting's) to ``folder``."""
+    from diffusers import DDIMScheduler, StableDiffusionInpaintPipeline
+
+    pipeline = StableDiffusionInpaintPipeline(
+        **_tiny_parts(folder, seed, unet_in_channels=9),
+        scheduler=DDIMScheduler(),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
@@ -17,6 +18,27 @@ MAPPERS_HELP = (
     "clip2nphm_model_exp_more_exp_L2_134.pth in DIR, or official:ID.pth,EXP.pth); they take open_clip ViT-H-14 "
     "embeddings (--encoder) and give NPHM codes"
 )
+
+
+#: What ``--official-settings`` may change (``cliphead.texture.official.OfficialSettings``, kept equal by a test).
+OFFICIAL_FIELDS = (
+    "steps guidance full_conditioning face_conditioning seam_conditioning face_fraction pass_size seam_size "
+    "warp_size frame dilation prompt_suffix negative_prompt"
+).split()
+
+
+def official_settings(text: str):
+    """``--official-settings``: the released settings with the JSON object's fields changed."""
+    from cliphead.texture.official import OfficialSettings
+
+    try:
+        changes = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--official-settings is not a JSON object: {error}") from None
+    unknown = set(changes) - set(OFFICIAL_FIELDS) if isinstance(changes, dict) else {"(not an object)"}
+    if unknown:
+        raise ValueError(f"--official-settings: unknown {sorted(unknown)}; fields are {', '.join(OFFICIAL_FIELDS)}")
+    return OfficialSettings(**changes)
 
 
 def register(commands: CommandTree) -> None:
@@ -77,7 +99,25 @@ def _register_generate(commands: CommandTree) -> None:
     generate.add_argument("--no-rectify", action="store_true", help="skip the rectification of the face")
     generate.add_argument("--encoder", default="lit-minilm", help="encoder spec (must match the mappers)")
     generate.add_argument(
-        "--texture-backend", default="embedded", help="'embedded' or 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]'"
+        "--texture-backend",
+        default="embedded",
+        help="'embedded', 'stable-diffusion:BASE_DIR[,CONTROLNET_DIR]', or the released CLIP-Head texture stage "
+        "(three passes on the user's weights, needs --layout official:…) as "
+        "official:CONTROLNET_DIR,base=SD21_BASE_DIR,inpaint=SD2_INPAINT_DIR[,face_uvs=MediaPipe/geometry.json]",
+    )
+    generate.add_argument(
+        "--layout",
+        default="aligned",
+        help="UV layout: 'aligned' (default, the project's) or the released code's, "
+        "official:REF_OBJ,SEAM_NPY (checkpoints/reference_uv_vt_scaled.obj and 0001_shape_seam.npy of a CLIP-Head "
+        "checkout)",
+    )
+    generate.add_argument(
+        "--official-settings",
+        metavar="JSON",
+        default="{}",
+        help="with the official backend: changes to its released settings, e.g. '{\"steps\": 10}' "
+        "(fields: " + ", ".join(OFFICIAL_FIELDS) + ")",
     )
     generate.add_argument("--head-weights", help="a neural head model checkpoint (default: the embedded one)")
     generate.add_argument("--mappers", help=MAPPERS_HELP)
@@ -99,9 +139,12 @@ def run_generate(args: argparse.Namespace) -> None:
         resolution=args.res,
         sampling=sampling_settings(args),
         rectify=not args.no_rectify,
+        official=official_settings(args.official_settings),
     )
     mesh = aligned_mesh_file(args.mesh, frame=args.frame) if args.mesh else None
-    pipeline = CLIPHeadPipeline(args.encoder, args.texture_backend, args.head_weights, mappers=args.mappers)
+    pipeline = CLIPHeadPipeline(
+        args.encoder, args.texture_backend, args.head_weights, mappers=args.mappers, layout=args.layout
+    )
     heads = generate_heads(pipeline, prompts, out, settings, seed=args.seed, replace=args.force, mesh=mesh)
     lines = [
         f"{head['out']}: {head['prompt']!r} in {head['total_seconds']:.1f} s "

@@ -111,6 +111,12 @@ def load_texture_model(spec: str = "embedded") -> ControlNetUV:
     if kind == "stable-diffusion" and argument:
         base, _, controlnet = argument.partition(",")
         return load_stable_diffusion(Path(base), Path(controlnet) if controlnet else None).eval()
+    if kind == "official":
+        raise ValueError(
+            "The official backend textures a head in the released layout from its mesh: use `cliphead generate "
+            "--texture-backend official:… --layout official:…` (e.g. with --mesh), not a folder already in the "
+            "aligned layout."
+        )
     raise ValueError(
         f"Unknown texture backend {spec!r}: use 'embedded', 'embedded:DIR' or 'stable-diffusion:BASE[,CONTROLNET]'."
     )
