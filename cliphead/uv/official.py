@@ -27,6 +27,8 @@ from pathlib import Path
 
 import igl
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from cliphead.heads.nphm import ict_to_nphm
@@ -160,10 +162,14 @@ def official_uv(vertices: np.ndarray, faces: np.ndarray, layout: OfficialLayout)
     return OfficialUV(ict, cut_faces, uv, seam)
 
 
-def weld_seam(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A mesh cut along a seam (duplicated vertices at identical positions) joined back into one surface."""
-    unique, inverse = np.unique(np.asarray(vertices), axis=0, return_inverse=True)
-    return unique, inverse.ravel()[np.asarray(faces)]
+def weld_seam(vertices: np.ndarray, faces: np.ndarray, tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """A mesh cut along a seam (duplicated vertices, within ``tolerance`` of each other) joined into one surface."""
+    vertices = np.asarray(vertices)
+    pairs = cKDTree(vertices).query_pairs(tolerance, output_type="ndarray")
+    links = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(vertices),) * 2)
+    _, labels = connected_components(links, directed=False)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    return vertices[first], inverse.ravel()[np.asarray(faces)]
 
 
 def official_head(head: AlignedHead, layout: OfficialLayout) -> AlignedHead:
