@@ -55,7 +55,7 @@ def test_every_command_has_help_with_examples(capsys):
     parser = build_parser()
     tree = register_commands(argparse.ArgumentParser(prog="cliphead"))
     verbs = {command.split()[0] for command in tree.with_object}
-    assert len(tree.standalone) + len(tree.with_object) == 25 and len(verbs) == 9
+    assert len(tree.standalone) + len(tree.with_object) == 26 and len(verbs) == 9
     for command in [*tree.standalone, *tree.with_object, *verbs]:
         with pytest.raises(SystemExit) as done:
             parser.parse_args([*command.split(), "--help"])

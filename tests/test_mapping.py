@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -278,7 +279,7 @@ def test_text2head_cli_writes_mesh_and_landmarks(tmp_path):
 
 
 def test_controlnet_appearance_step_runs_a_local_diffusers_pipeline(tmp_path):
-    from tiny_diffusers import save_tiny_controlnet_pipeline
+    from cliphead.lab.tiny_diffusers import save_tiny_controlnet_pipeline
 
     from cliphead.lab.mapping.pairs import IdentityPairConfig, _build_renders
     from cliphead.lab.mapping.synthesis import build_synthesis
@@ -298,7 +299,7 @@ def test_controlnet_appearance_step_runs_a_local_diffusers_pipeline(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_mappers_quick_writes_loadable_weights(tmp_path):
+def test_train_mappers_quick_writes_loadable_weights_and_two_processes_train_alike(tmp_path):
     from cliphead.mapping.networks import load_mapper
 
     command = [sys.executable, "-m", "cliphead.cli", "train", "mappers", "--quick", "--out", str(tmp_path)]
@@ -313,3 +314,14 @@ def test_train_mappers_quick_writes_loadable_weights(tmp_path):
     assert history[0] == "epoch,train_l2,train_cyclic,held_out_mse" and len(history) == 5
     refused = subprocess.run([*command, "--install"], check=False, capture_output=True, text=True)
     assert refused.returncode == 2 and "--quick" in refused.stderr
+
+    # On two processes under accelerate each takes half of every batch and the gradients are summed over both:
+    # the loss curves are this run's up to the order of float sums, equal to 1e-5 relative (1e-8 measured).
+    from two_processes import launched
+
+    two = launched("train", "mappers", "--quick", out=tmp_path / "two")
+    assert two.stdout.count("trained the mappers") == 1  # the main process reports, the other is quiet
+    for name in ("mapper_id", "mapper_exp"):
+        one_curve, two_curve = (pd.read_csv(folder / f"{name}.history.csv") for folder in (tmp_path, tmp_path / "two"))
+        np.testing.assert_allclose(two_curve.train_l2, one_curve.train_l2, rtol=1e-5)
+        np.testing.assert_allclose(two_curve.held_out_mse, one_curve.held_out_mse, rtol=1e-5)

@@ -16,7 +16,7 @@ import igl
 import numpy as np
 import pytest
 from official_fakes import save_fake_official_layout
-from tiny_diffusers import save_tiny_controlnet_pipeline, save_tiny_inpainting_pipeline
+from cliphead.lab.tiny_diffusers import save_tiny_controlnet_pipeline, save_tiny_inpainting_pipeline
 
 from cliphead.meshes import MeshError
 from cliphead.texture.backends import check_layout

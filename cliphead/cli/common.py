@@ -22,7 +22,7 @@ VERBS = {
     "sample": "draw at random: a head (ICT or neural model), or a painted appearance (the lab's world)",
     "fit": "fit a model to data: the neural head model to a scan",
     "align": "the aligned UV parametrisation of a head mesh (CLIP-Head §2.2)",
-    "build": "regenerate a shipped data file from its source (the fixed UV layout)",
+    "build": "regenerate a shipped data file from its source (the fixed UV layout), or training data in shards",
     "score": "score images against a prompt (the CLIP score)",
     "train": "train the embedded models",
     "bench": "benchmarks (timings with ratios against a same-run baseline)",

@@ -1,4 +1,5 @@
-"""``train head-model|clip|mappers|texture`` (lab): train an embedded model, and with --install ship it."""
+"""``train head-model|clip|mappers|texture`` (lab): train an embedded model, and with --install ship it; ``build
+pairs``: the mappers' training pairs, whole or in shards."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def register(commands: CommandTree) -> None:
     _register_clip(commands)
     _register_mappers(commands)
     _register_texture(commands)
+    _register_pairs(commands)
 
 
 def _run_folder(args: argparse.Namespace, default: str) -> Path:
@@ -28,6 +30,13 @@ def _run_folder(args: argparse.Namespace, default: str) -> Path:
     torch.set_num_threads(args.threads or torch.get_num_threads())
     preset = _preset(args)
     return Path(args.out or (default if preset == "full" else f"{default}-{preset}"))
+
+
+def is_launched_copy() -> bool:
+    """Whether this process is one of ``accelerate launch``'s copies other than the main one (which reports)."""
+    from cliphead.lab.distributed import is_main_process
+
+    return not is_main_process()
 
 
 def _preset(args: argparse.Namespace) -> str:
@@ -129,6 +138,8 @@ def run_train_mappers(args: argparse.Namespace) -> None:
     out = _run_folder(args, "runs/mappers")
     payload = train_mappers(out, _preset(args), install=args.install, encoder_spec=args.encoder, source=args.source)
     mse = ", ".join(f"{name} {value:.3g}" for name, value in payload["held_out_mse"].items())
+    if is_launched_copy():
+        return
     emit(f"trained the mappers in {payload['seconds']:.0f} s (held-out MSE: {mse}); wrote {out}", payload)
 
 
@@ -211,4 +222,54 @@ def run_train_texture(args: argparse.Namespace) -> None:
         device=args.device,
     )
     losses = ", ".join(f"{phase} {value:.4g}" for phase, value in payload["final_loss"].items())
+    if is_launched_copy():
+        return
     emit(f"trained ControlNet_uv in {payload['seconds']:.0f} s (final losses: {losses}); wrote {out}", payload)
+
+
+def _register_pairs(commands: CommandTree) -> None:
+    """Add ``build pairs``."""
+    pairs = commands.command(
+        "build",
+        "pairs",
+        run_build_pairs,
+        help="the identity pairs' renders that train mappers trains on (§2.1): into the cache, or one shard of them",
+        description="Extracts, lays out and renders the heads of the identity pairs (the encoder-independent half of "
+        "the (ψ, z_id) pairs) of the mappers' recipe into the user cache, where `cliphead train mappers` finds them. "
+        "With --shard I/N it builds only chunks k with k mod N = I - 1 (8 identities a chunk) into DIR, so a job "
+        "array spreads the work over machines; --merge DIR joins all shards in DIR into the cache, refusing a missing "
+        "or repeated chunk. Merged shards are byte for byte the unsharded build: the JSON line gives their sha256.",
+        examples=[
+            "cliphead build pairs --quick",
+            "cliphead build pairs --shard 3/8 --out shards/  # on each of 8 machines, I = 1..8",
+            "cliphead build pairs --merge shards/",
+        ],
+        lab=True,
+    )
+    pairs.add_argument("--quick", action="store_true", help="the quick recipe's pairs (75 identities, 4 views each)")
+    pairs.add_argument("--shard", metavar="I/N", help="build shard I of N (1 <= I <= N) into --out")
+    pairs.add_argument("--out", metavar="DIR", help="with --shard: the folder the shards of all jobs share")
+    pairs.add_argument("--merge", metavar="DIR", help="join the shards in DIR into the cache")
+    pairs.add_argument("--workers", type=int, help="worker processes (default: one a core)")
+
+
+def run_build_pairs(args: argparse.Namespace) -> None:
+    """Build the identity renders whole, one shard, or merge shards (lab: :mod:`cliphead.lab.mapping.pairs`)."""
+    from cliphead.lab.mapping.pairs import build_render_shard, cached_render_arrays, merge_render_shards
+    from cliphead.lab.mapping.recipe import PRESETS
+    from cliphead.lab.shards import arrays_sha256, parse_shard
+
+    config = PRESETS["quick" if args.quick else "full"].identity_pairs
+    if args.shard and args.merge or bool(args.shard) != bool(args.out):
+        raise ValueError("give --shard I/N with --out DIR, or --merge DIR, or neither (the whole build)")
+    if args.shard:
+        shard = parse_shard(args.shard)
+        path = build_render_shard(config, shard, Path(args.out), workers=args.workers)
+        emit(f"built shard {shard.index}/{shard.count} of the identity renders: {path}", {"shard": str(path)})
+        return
+    if args.merge:
+        payload = merge_render_shards(config, Path(args.merge))
+    else:
+        key, arrays = cached_render_arrays(config, workers=args.workers)
+        payload = {"key": key, "sha256": arrays_sha256(arrays), "pairs": len(arrays["images"])}
+    emit(f"identity renders in the cache: {payload['key']} ({payload['pairs']} pairs)", payload)

@@ -111,8 +111,8 @@ class OfficialTexturer:
 
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        controlnet = ControlNetModel.from_pretrained(spec.controlnet, torch_dtype=dtype)
-        shared = {"controlnet": controlnet, "torch_dtype": dtype, "safety_checker": None}
+        controlnet = ControlNetModel.from_pretrained(spec.controlnet, dtype=dtype)
+        shared = {"controlnet": controlnet, "dtype": dtype, "safety_checker": None}
         self.full = StableDiffusionControlNetPipeline.from_pretrained(spec.base, **shared).to(self.device)
         self.seam = StableDiffusionControlNetInpaintPipeline.from_pretrained(spec.inpaint, **shared).to(self.device)
         for pipeline in (self.full, self.seam):

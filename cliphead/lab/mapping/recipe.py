@@ -16,7 +16,9 @@ from cliphead.lab.mapping.pairs import (
     load_identity_renders,
 )
 from cliphead.mapping.text2head import DEFAULT_EXP_MAPPER, DEFAULT_ID_MAPPER
+from cliphead.lab.distributed import is_main_process
 from cliphead.lab.mapping.training import (
+    MapperRun,
     MapperTrainingConfig,
     expression_training_set,
     identity_training_set,
@@ -54,6 +56,18 @@ PRESETS = {
 }
 
 
+def _write_mapper(run: MapperRun, name: str, target: Path, out: Path, provenance: dict, install: bool) -> dict:
+    """Write a trained mapper and its curve into ``out``; with ``install`` ship them (the payload says so)."""
+    weights = save_mapper(run.mapper, out / target.name, provenance)
+    history = out / target.with_suffix(".history.csv").name
+    run.history.to_csv(history, index=False)
+    if not install:
+        return {}
+    description = f"{name}: 8-layer MLP (skip into layer 4), {provenance['encoder']} ψ → head-model latent, fp16"
+    installed = install_weights(weights, history, target, "cliphead train mappers --install", description)
+    return {f"installed {name}": installed}
+
+
 def train_mappers(
     out: Path,
     preset: str = "full",
@@ -84,6 +98,8 @@ def train_mappers(
     payload: dict = {"encoder": encoder.name, "identity_source": source, "pairs": {}, "held_out_mse": {}}
     for (name, data), target in zip(sets.items(), (DEFAULT_ID_MAPPER, DEFAULT_EXP_MAPPER)):
         run = train_mapper(data, training[name], progress=progress, description=name)
+        payload["pairs"][name] = len(data.psi)
+        payload["held_out_mse"][name] = float(f"{run.held_out_mse:.4g}")
         provenance = {
             "command": command,
             "encoder": encoder.name,
@@ -93,18 +109,7 @@ def train_mappers(
             "training": asdict(training[name]),
             "held_out_mse": run.held_out_mse,
         }
-        weights = save_mapper(run.mapper, out / target.name, provenance)
-        history = out / target.with_suffix(".history.csv").name
-        run.history.to_csv(history, index=False)
-        payload["pairs"][name] = len(data.psi)
-        payload["held_out_mse"][name] = float(f"{run.held_out_mse:.4g}")
-        if install:
-            payload[f"installed {name}"] = install_weights(
-                weights,
-                history,
-                target,
-                "cliphead train mappers --install",
-                f"{name}: 8-layer MLP (skip into layer 4), {encoder.name} ψ → head-model latent, fp16",
-            )
+        if is_main_process():  # under `accelerate launch` the other processes hold the same mapper
+            payload.update(_write_mapper(run, name, target, out, provenance, install))
     payload["seconds"] = round(time.perf_counter() - start, 1)
     return payload

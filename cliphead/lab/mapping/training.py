@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from cliphead.lab.distributed import autocast, batch_share, share_mean, sum_gradients, summed
 from cliphead.mapping.networks import MapperConfig, MappingMLP
 from cliphead.lab.mapping.pairs import ExpressionPairs, IdentityPairs
 from cliphead.lab.mapping.prompts import NO_FACE_TRAINING
@@ -128,7 +129,8 @@ def train_mapper(
     progress: bool = True,
     description: str = "mapper",
 ) -> MapperRun:
-    """Train MLP(ψ) → latent with AdamW on L2 (+ cyclic), reporting held-out MSE after every epoch."""
+    """Train MLP(ψ) → latent with AdamW on L2 (+ cyclic), reporting held-out MSE after every epoch; under
+    ``accelerate launch`` each process takes its share of every batch (:mod:`cliphead.lab.distributed`)."""
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
@@ -153,17 +155,20 @@ def train_mapper(
         sums = np.zeros(2)
         for batch in order.split(config.batch_size):
             inputs = noisy(psi[batch], config.input_noise, generator) if config.input_noise > 0 else psi[batch]
-            predicted = mapper(inputs)
-            l2 = ((predicted - targets[batch]) ** 2).mean()
-            loss = l2
-            if backward is not None:
-                cyclic = ((backward(predicted) - psi[batch]) ** 2).mean()
-                loss = l2 + config.cyclic_weight * cyclic
-                sums[1] += cyclic.item() * len(batch)
+            share = batch_share(len(batch))
+            with autocast():
+                predicted = mapper(inputs[share.items])
+                l2 = share_mean((predicted - targets[batch][share.items]) ** 2, share)
+                loss = l2
+                if backward is not None:
+                    cyclic = share_mean((backward(predicted) - psi[batch][share.items]) ** 2, share)
+                    loss = l2 + config.cyclic_weight * cyclic
+                    sums[1] += summed(cyclic) * len(batch)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            sum_gradients(parameters)
             optimiser.step()
-            sums[0] += l2.item() * len(batch)
+            sums[0] += summed(l2) * len(batch)
         mapper.eval()
         held_out = _mse(mapper, psi[held], targets[held])
         rows.append(

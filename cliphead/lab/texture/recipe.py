@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cliphead.texture.checkpoints import PARTS, embedded_config, load_embedded, part_path, save_texture_model
+from cliphead.lab.distributed import is_main_process
 from cliphead.lab.texture.data import TextureDataConfig
 from cliphead.lab.texture.training import TextureTrainingConfig, train_texture_model
 from cliphead.texture.models import TextureModelConfig
@@ -149,12 +150,15 @@ def train_texture(
         config, base=base, workers=workers, anneal=trained, first_snapshot_step=first_snapshot_step, device=device
     )
     command = run_command(preset, device, anneal is not None, anneal_steps, install, base)
+    history = record.frame()
+    final = history.groupby("phase")["loss"].apply(lambda losses: float(losses.tail(50).mean())).round(5).to_dict()
+    if not is_main_process():  # under `accelerate launch` the other processes hold the same model
+        return {"final_loss": final, "seconds": round(time.perf_counter() - start, 1)}
     if base:
         model.controlnet.save_pretrained(out / "controlnet")
         weights = [out / "controlnet"]
     else:
         weights = save_texture_model(model, embedded_config(anneal) if anneal is not None else config.model, out)
-    history = record.frame()
     history.to_csv(out / "history.csv", index=False)
     np.savez_compressed(
         out / "snapshots.npz",
@@ -168,8 +172,7 @@ def train_texture(
             indent=2,
         )
     )
-    final = history.groupby("phase")["loss"].apply(lambda losses: float(losses.tail(50).mean()))
-    payload = {"weights": [str(path) for path in weights], "final_loss": final.round(5).to_dict(), "seconds": seconds}
+    payload = {"weights": [str(path) for path in weights], "final_loss": final, "seconds": seconds}
     if install:
         payload.update(
             _install(out, history, command, annealed=anneal is not None, earlier_snapshots=earlier_snapshots)

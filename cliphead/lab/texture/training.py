@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from cliphead.lab.distributed import BatchShare, accelerator, autocast, batch_share, processes, sum_gradients, summed
 from cliphead.lab.texture.data import TextureDataConfig, TextureTriples
 from cliphead.texture.models import ControlNetUV, TextureModelConfig
 from cliphead.texture.text import PromptConditioning
@@ -122,20 +123,24 @@ def train_autoencoder(
     start = time.perf_counter()
     with _progress(config.autoencoder_steps, "texture: autoencoder") as bar:
         for step in range(config.autoencoder_steps):
-            chosen = rng.integers(len(textures), size=config.autoencoder_batch)
+            share = batch_share(config.autoencoder_batch)
+            chosen = rng.integers(len(textures), size=config.autoencoder_batch)[share.items]
             images = _resized(as_model_images(textures[chosen], device), model.texture_size)
-            posterior = model.vae.encode(images).latent_dist
-            reconstruction = model.vae.decode(posterior.sample()).sample
-            error = reconstruction - images
-            loss = (weights[is_face[chosen].astype(int)] * error.abs()).mean()
-            loss = loss + config.colour_weight * F.avg_pool2d(error, 8).abs().mean()
-            loss = loss + config.kl_weight * posterior.kl().mean()
+            with autocast():
+                posterior = model.vae.encode(images).latent_dist
+                reconstruction = model.vae.decode(posterior.sample()).sample
+                error = reconstruction - images
+                loss = (weights[is_face[chosen].astype(int)] * error.abs()).mean()
+                loss = loss + config.colour_weight * F.avg_pool2d(error, 8).abs().mean()
+                loss = (loss + config.kl_weight * posterior.kl().mean()) * share.weight
             optimiser.zero_grad()
             loss.backward()
+            sum_gradients(model.vae.parameters())
             optimiser.step()
             schedule.step()
-            record.log("autoencoder", step, loss.item(), start)
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            batch_loss = summed(loss)
+            record.log("autoencoder", step, batch_loss, start)
+            bar.set_postfix(loss=f"{batch_loss:.4f}")
             bar.update()
     model.vae.eval()
     sample = textures[rng.integers(len(textures), size=min(512, len(textures)))]
@@ -158,20 +163,25 @@ def _denoising_loss(
     prompts: PromptConditioning,
     hints: torch.Tensor | None,
     rng: torch.Generator,
+    share: BatchShare,
 ) -> torch.Tensor:
-    """The denoising loss of a batch; noise and timesteps are drawn from the CPU generator ``rng`` (the same draws
-    on every device), then moved to the latents' device."""
-    noise = torch.randn(latents.shape, generator=rng).to(latents.device)
+    """This process's weighted share of the denoising loss of a batch (``latents`` and ``hints``: the whole batch;
+    ``prompts``: the share's); noise and timesteps are drawn for the whole batch from the CPU generator ``rng``
+    (the same draws on every device and process), then the share's are moved to the latents' device."""
+    noise = torch.randn(latents.shape, generator=rng)[share.items].to(latents.device)
     steps = torch.randint(0, model.scheduler.config.num_train_timesteps, (len(latents),), generator=rng)
-    steps = steps.to(latents.device)
+    steps = steps[share.items].to(latents.device)
+    latents = latents[share.items]
     noisy = model.scheduler.add_noise(latents, noise, steps)
-    predicted = model.predict(noisy, steps, prompts.denoiser_inputs(), hints)
+    with autocast():
+        hints = None if hints is None else hints[share.items]
+        predicted = model.predict(noisy, steps, prompts.denoiser_inputs(), hints)
     target = (
         noise
         if model.scheduler.config.prediction_type == "epsilon"
         else model.scheduler.get_velocity(latents, noise, steps)
     )
-    return F.mse_loss(predicted, target)
+    return F.mse_loss(predicted.float(), target) * share.weight
 
 
 def _prompts(texts: list[str], dropout: float, rng: np.random.Generator) -> list[str]:
@@ -245,22 +255,25 @@ def train_denoisers(
                 is_face = torch.from_numpy(rng.random(config.batch) < share)
                 latents = torch.where(is_face.to(model.device)[:, None, None, None], face[chosen], whole[chosen])
                 texts = [str(triples.captions[t, rng.integers(triples.captions.shape[1])]) for t in chosen]
-                prompts = model.text(_prompts(texts, config.prompt_dropout, rng))
+                share = batch_share(config.batch)
+                prompts = model.text(_prompts(texts, config.prompt_dropout, rng)[share.items])
                 hints = None
                 if phase != "unet":
                     maps = np.where(
                         is_face.numpy()[:, None, None, None], triples.normals_face[heads], triples.normals_whole[heads]
                     )
                     hints = _resized(as_model_images(maps, model.device), model.texture_size)
-                loss = _denoising_loss(model, latents, prompts, hints, noise_rng)
+                loss = _denoising_loss(model, latents, prompts, hints, noise_rng, share)
                 optimiser.zero_grad()
                 loss.backward()
+                sum_gradients(p for module in trained for p in module.parameters())
                 optimiser.step()
                 if schedule is not None:
                     schedule.step()
                     average.update()
-                record.log(phase, step, loss.item(), start)
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+                batch_loss = summed(loss)
+                record.log(phase, step, batch_loss, start)
+                bar.set_postfix(loss=f"{batch_loss:.4f}")
                 bar.update()
                 if phase == "controlnet" and step in snapshot_steps:
                     _snapshot(model, triples, record, phase, first_snapshot_step + step + 1)
@@ -291,6 +304,8 @@ def train_texture_model(
     from cliphead.lab.texture.data import load_texture_triples
     from cliphead.texture.models import embedded_controlnet, load_stable_diffusion
 
+    if torch.device(device).type == "cuda" and processes() > 1:
+        device = accelerator().device  # each launched process on its own GPU
     if torch.device(device).type == "cuda":
         torch.set_float32_matmul_precision("high")
         torch.backends.cudnn.benchmark = True

@@ -1,8 +1,9 @@
-"""A tiny, randomly initialised Stable Diffusion + ControlNet pipeline saved as diffusers folders.
+"""Tiny, randomly initialised Stable Diffusion pipelines (with ControlNet; for inpainting) as diffusers folders.
 
 The real pipelines are gigabytes and need a model hub; these have the same classes and file layout
 (``save_pretrained``), so the project's code loads them through exactly the path a user's local
-download takes. The CLIP tokenizer gets a character-level vocabulary written on the spot.
+download takes: the tests use them, and the GPU smoke test (:mod:`cliphead.lab.gpu_smoke`). The CLIP
+tokenizer gets a character-level vocabulary written on the spot.
 """
 
 from __future__ import annotations
