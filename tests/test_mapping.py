@@ -69,7 +69,7 @@ def test_extract_disk_gives_a_disk_the_aligned_uv_accepts(head_model):
 
 
 def test_identity_renders_are_deterministic_and_consistent(tiny_renders, head_model):
-    from cliphead.lab.mapping.pairs import IdentityPairConfig, _build_renders
+    from cliphead.lab.mapping.pairs import IdentityPairConfig, identity_render_build
 
     renders = tiny_renders
     assert renders.images.shape == (6, 96, 96, 3) and renders.normals.shape == (2, 96, 96, 3)
@@ -79,7 +79,7 @@ def test_identity_renders_are_deterministic_and_consistent(tiny_renders, head_mo
     # Each image shows a head on its background; the normal map's face points at the camera (blue > 0.5).
     assert (renders.images.std(axis=(1, 2)) > 10).all()
     # Each code is the model's own sample for the seed the identity recorded.
-    again = _build_renders(IdentityPairConfig(**{**TINY_PAIRS, "n_identities": 1}), None, workers=1)
+    again = identity_render_build(IdentityPairConfig(**{**TINY_PAIRS, "n_identities": 1})).build(workers=1)
     assert np.array_equal(again["codes"][0], renders.codes[0])
     assert np.array_equal(again["images"][:2], renders.images[:2])
     for record, prompt in zip(renders.records, renders.prompts):
@@ -281,16 +281,16 @@ def test_text2head_cli_writes_mesh_and_landmarks(tmp_path):
 def test_controlnet_appearance_step_runs_a_local_diffusers_pipeline(tmp_path):
     from cliphead.lab.tiny_diffusers import save_tiny_controlnet_pipeline
 
-    from cliphead.lab.mapping.pairs import IdentityPairConfig, _build_renders
+    from cliphead.lab.mapping.pairs import IdentityPairConfig, identity_render_build
     from cliphead.lab.mapping.synthesis import build_synthesis
 
     folder = save_tiny_controlnet_pipeline(tmp_path / "controlnet-pipeline")
     config = IdentityPairConfig(n_identities=1, views_per_identity=2, kept=2, synthesis=f"controlnet:{folder}", seed=7)
-    arrays = _build_renders(config, None, workers=1)
+    arrays = identity_render_build(config).build(workers=1)
     assert arrays["images"].shape == (2, 96, 96, 3) and arrays["images"].dtype == np.uint8
     assert arrays["images"].std() > 1  # a random network still paints something
-    assert np.array_equal(_build_renders(config, None, workers=1)["images"], arrays["images"])  # seeded
-    procedural = _build_renders(IdentityPairConfig(**TINY_PAIRS | {"n_identities": 1}), None, workers=1)
+    assert np.array_equal(identity_render_build(config).build(workers=1)["images"], arrays["images"])  # seeded
+    procedural = identity_render_build(IdentityPairConfig(**TINY_PAIRS | {"n_identities": 1})).build(workers=1)
     assert np.array_equal(procedural["codes"], arrays["codes"])  # same identity, another appearance step
     with pytest.raises(FileNotFoundError, match="hubs"):
         build_synthesis(f"controlnet:{tmp_path / 'missing'}")

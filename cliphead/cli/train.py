@@ -1,5 +1,5 @@
 """``train head-model|clip|mappers|texture`` (lab): train an embedded model, and with --install ship it; ``build
-pairs``: the mappers' training pairs, whole or in shards."""
+data``: a recipe's training data, whole or in shards."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def register(commands: CommandTree) -> None:
     _register_clip(commands)
     _register_mappers(commands)
     _register_texture(commands)
-    _register_pairs(commands)
+    _register_data(commands)
 
 
 def _run_folder(args: argparse.Namespace, default: str) -> Path:
@@ -71,6 +71,8 @@ def run_train_head_model(args: argparse.Namespace) -> None:
 
     out = _run_folder(args, "runs/head-model")
     payload = train_and_save_head_model(out, _preset(args), install=args.install)
+    if is_launched_copy():
+        return
     emit(f"trained the head model in {payload['seconds']:.0f} s; wrote {payload['weights']}", payload)
 
 
@@ -98,6 +100,8 @@ def run_train_clip(args: argparse.Namespace) -> None:
 
     out = _run_folder(args, "runs/clip")
     payload = train_and_save_clip(out, _preset(args), install=args.install)
+    if is_launched_copy():
+        return
     emit(f"trained the lit-minilm image tower in {payload['seconds']:.0f} s; wrote {payload['weights']}", payload)
 
 
@@ -227,49 +231,59 @@ def run_train_texture(args: argparse.Namespace) -> None:
     emit(f"trained ControlNet_uv in {payload['seconds']:.0f} s (final losses: {losses}); wrote {out}", payload)
 
 
-def _register_pairs(commands: CommandTree) -> None:
-    """Add ``build pairs``."""
-    pairs = commands.command(
+#: ``build data``'s kinds: the training data each recipe builds (and caches) on first use.
+DATA_KINDS = ("pairs", "triples", "renders", "head-bank")
+
+
+def _register_data(commands: CommandTree) -> None:
+    """Add ``build data``."""
+    data = commands.command(
         "build",
-        "pairs",
-        run_build_pairs,
-        help="the identity pairs' renders that train mappers trains on (§2.1): into the cache, or one shard of them",
-        description="Extracts, lays out and renders the heads of the identity pairs (the encoder-independent half of "
-        "the (ψ, z_id) pairs) of the mappers' recipe into the user cache, where `cliphead train mappers` finds them. "
-        "With --shard I/N it builds only chunks k with k mod N = I - 1 (8 identities a chunk) into DIR, so a job "
-        "array spreads the work over machines; --merge DIR joins all shards in DIR into the cache, refusing a missing "
-        "or repeated chunk. Merged shards are byte for byte the unsharded build: the JSON line gives their sha256.",
+        "data",
+        run_build_data,
+        help="a recipe's training data into the cache, whole or one shard of it: identity pairs, texture triples, "
+        "the image tower's renders, their head bank",
+        description="Builds the data a training recipe would build on first use into the user cache, where the "
+        "recipe finds it: pairs (the identity pairs' renders of `train mappers`), triples (the texture triples of "
+        "`train texture`), renders (the training render set of `train clip`), head-bank (that render set's heads). "
+        "The data is made in deterministic chunks, each seeded by its own index: with --shard I/N only chunks k "
+        "with k mod N = I - 1 are built, into DIR, so a job array spreads the work over machines; --merge DIR "
+        "joins all shards in DIR into the cache, refusing a missing or repeated chunk. Merged shards are byte for "
+        "byte the unsharded build: the JSON line gives the arrays' sha256.",
         examples=[
-            "cliphead build pairs --quick",
-            "cliphead build pairs --shard 3/8 --out shards/  # on each of 8 machines, I = 1..8",
-            "cliphead build pairs --merge shards/",
+            "cliphead build data pairs --quick",
+            "cliphead build data triples --shard 3/8 --out shards/  # on each of 8 machines, I = 1..8",
+            "cliphead build data triples --merge shards/",
         ],
         lab=True,
     )
-    pairs.add_argument("--quick", action="store_true", help="the quick recipe's pairs (75 identities, 4 views each)")
-    pairs.add_argument("--shard", metavar="I/N", help="build shard I of N (1 <= I <= N) into --out")
-    pairs.add_argument("--out", metavar="DIR", help="with --shard: the folder the shards of all jobs share")
-    pairs.add_argument("--merge", metavar="DIR", help="join the shards in DIR into the cache")
-    pairs.add_argument("--workers", type=int, help="worker processes (default: one a core)")
+    data.add_argument("kind", choices=DATA_KINDS, help="which data (see above)")
+    data.add_argument("--quick", action="store_true", help="the data of the recipe's quick preset")
+    data.add_argument("--shard", metavar="I/N", help="build shard I of N (1 <= I <= N) into --out")
+    data.add_argument("--out", metavar="DIR", help="with --shard: the folder the shards of all jobs share")
+    data.add_argument("--merge", metavar="DIR", help="join the shards in DIR into the cache")
+    data.add_argument("--workers", type=int, help="worker processes (default: one a core)")
 
 
-def run_build_pairs(args: argparse.Namespace) -> None:
-    """Build the identity renders whole, one shard, or merge shards (lab: :mod:`cliphead.lab.mapping.pairs`)."""
-    from cliphead.lab.mapping.pairs import build_render_shard, cached_render_arrays, merge_render_shards
-    from cliphead.lab.mapping.recipe import PRESETS
-    from cliphead.lab.shards import arrays_sha256, parse_shard
+def run_build_data(args: argparse.Namespace) -> None:
+    """Build a recipe's data whole, one shard of it, or merge shards (lab: :mod:`cliphead.lab.shards`)."""
+    from cliphead.lab.shards import arrays_sha256, data_build, parse_shard
 
-    config = PRESETS["quick" if args.quick else "full"].identity_pairs
     if args.shard and args.merge or bool(args.shard) != bool(args.out):
         raise ValueError("give --shard I/N with --out DIR, or --merge DIR, or neither (the whole build)")
+    build = data_build(args.kind, "quick" if args.quick else "full")
     if args.shard:
         shard = parse_shard(args.shard)
-        path = build_render_shard(config, shard, Path(args.out), workers=args.workers)
-        emit(f"built shard {shard.index}/{shard.count} of the identity renders: {path}", {"shard": str(path)})
+        path = build.shard(shard, Path(args.out), workers=args.workers)
+        emit(f"built shard {shard.index}/{shard.count} of {build.key}: {path}", {"shard": str(path)})
         return
     if args.merge:
-        payload = merge_render_shards(config, Path(args.merge))
+        payload = build.merge(Path(args.merge))
     else:
-        key, arrays = cached_render_arrays(config, workers=args.workers)
-        payload = {"key": key, "sha256": arrays_sha256(arrays), "pairs": len(arrays["images"])}
-    emit(f"identity renders in the cache: {payload['key']} ({payload['pairs']} pairs)", payload)
+        arrays = build.whole(workers=args.workers)
+        payload = {
+            "key": build.key,
+            "sha256": arrays_sha256(arrays),
+            "arrays": {n: list(a.shape) for n, a in arrays.items()},
+        }
+    emit(f"{args.kind} in the cache: {payload['key']}", payload)

@@ -7,7 +7,10 @@ rank), weighted by the share's size, and the gradients are summed over the proce
 flattened gradients, what DistributedDataParallel does) before the optimiser steps. So N processes take the
 steps one process takes, up to the order of floating-point sums and the draws made inside a network (the
 autoencoder's posterior samples). The loops change which module trains from phase to phase, which is why the
-gradients are reduced here rather than by wrapping each module. Launched without accelerate, N = 1 and a loop
+gradients are reduced here rather than by wrapping each module. The head model's and the image tower's losses do
+not split by item (the head model's draws interleave per identity; the contrastive loss needs the whole batch),
+so there each process draws its own batch (:func:`process_seed`) and the gradients are averaged: N processes
+train on a batch N times larger, as DistributedDataParallel does. Launched without accelerate, N = 1 and a loop
 runs as it always did. Forward passes run under the accelerator's autocast (mixed precision when launched so).
 """
 
@@ -79,3 +82,17 @@ def autocast() -> contextlib.AbstractContextManager:
 def share_mean(values: torch.Tensor, share: BatchShare) -> torch.Tensor:
     """The mean of this process's ``values`` times its share's weight (0, still in the graph, for no items)."""
     return values.sum() * 0.0 if values.numel() == 0 else values.mean() * share.weight
+
+
+def process_seed(seed: int) -> int:
+    """The seed of this process's own draws in loops where each process draws its own batch (the head model's,
+    the image tower's): ``seed`` for the main process (so one process draws what it always drew), another stream
+    for each other rank."""
+    rank = accelerator().process_index
+    return seed if rank == 0 else seed + rank * 1_000_003
+
+
+def mean_over_processes(loss: torch.Tensor) -> torch.Tensor:
+    """``loss`` divided by the number of processes: summed gradients become the processes' mean gradient."""
+    count = processes()
+    return loss if count == 1 else loss / count

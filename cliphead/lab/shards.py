@@ -1,19 +1,25 @@
 """Data generation split over independent jobs: ``--shard I/N`` builds every N-th chunk, a merge joins them.
 
-A generator that builds its data in deterministic chunks (each seeded by its own index, never by what was
-built before it) can hand chunk k to shard ``k mod N`` (shards numbered 1…N, as a job array counts them):
-each shard writes its chunks, in the generator's own per-chunk form, to one ``.npz`` in a shared folder; the
-merge reads every shard of the same data, checks that each chunk is there exactly once, and joins the chunks
-in order — the arrays an unsharded build makes, byte for byte (:func:`arrays_sha256` says so).
+The lab's data (identity pairs, texture triples, head banks, render sets) is built in deterministic chunks,
+each seeded by its own index, never by what was built before it: a :class:`ChunkedBuild` names the cache
+entry, the chunks' tasks and how the chunks join into the cached arrays. Chunk k goes to shard ``k mod N``
+(shards numbered 1…N, as a job array counts them); each shard writes its chunks, in the generator's own
+per-chunk form, to one ``.npz`` in a shared folder; the merge reads every shard of the same entry, checks that
+each chunk is there exactly once, and joins the chunks in order — the arrays an unsharded build makes, byte for
+byte (:func:`arrays_sha256` says so) — into the cache, where the training recipes find them.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from cliphead.assets import load_cached_npz
+from cliphead.lab.parallel import default_workers, map_in_processes
 
 
 @dataclass(frozen=True)
@@ -76,3 +82,72 @@ def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
         digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkedBuild:
+    """A deterministic data build: its cache ``key``, one (function, arguments) task per chunk, the ``join`` of the
+    chunks' results into the cached arrays, and what to build first in this process (``prepare``, e.g. a head bank
+    the chunks share)."""
+
+    key: str
+    tasks: list[tuple[Callable, tuple]]
+    join: Callable[[list], dict[str, np.ndarray]]
+    description: str
+    prepare: Callable[[], object] | None = None
+
+    def run(self, chunks: list[int], workers: int | None = None) -> list:
+        """The results of the numbered chunks, in ``workers`` processes (default one a core)."""
+        if self.prepare is not None:
+            self.prepare()
+        calls = [(self.tasks[k][0], *self.tasks[k][1]) for k in chunks]
+        return map_in_processes(_call, calls, workers or default_workers(), self.description, "chunk")
+
+    def build(self, workers: int | None = None) -> dict[str, np.ndarray]:
+        """Every chunk, joined (not cached)."""
+        return self.join(self.run(list(range(len(self.tasks))), workers))
+
+    def whole(self, workers: int | None = None) -> dict[str, np.ndarray]:
+        """The cached arrays, built whole on first use."""
+        return load_cached_npz(self.key, lambda: self.build(workers))
+
+    def shard(self, shard: Shard, folder: Path, workers: int | None = None) -> Path:
+        """Build this shard's chunks into ``folder``."""
+        chunks = shard.chunks(len(self.tasks))
+        return save_shard(shard.file(folder, self.key), dict(zip(chunks, self.run(chunks, workers))))
+
+    def merge(self, folder: Path) -> dict:
+        """Join the shards in ``folder`` into the cache (an entry already there must be the same); the key, the
+        arrays' sha256 and their sizes."""
+        joined = self.join(load_shards(folder, self.key, len(self.tasks)))
+        digest = arrays_sha256(joined)
+        if arrays_sha256(load_cached_npz(self.key, lambda: joined)) != digest:
+            raise ValueError(f"the cache already holds other data under {self.key}; remove that entry and merge again")
+        return {"key": self.key, "sha256": digest, "arrays": {name: list(a.shape) for name, a in joined.items()}}
+
+
+def _call(function: Callable, *arguments):
+    return function(*arguments)
+
+
+def data_build(kind: str, preset: str = "full") -> ChunkedBuild:
+    """The chunked build of a recipe's data (``build data KIND``): ``pairs`` (train mappers), ``triples`` (train
+    texture), ``renders`` and ``head-bank`` (train clip's training renders and their heads), of ``preset``."""
+    from cliphead.lab.clip.recipe import PRESETS as CLIP_PRESETS
+    from cliphead.lab.mapping.pairs import identity_render_build
+    from cliphead.lab.mapping.recipe import PRESETS as MAPPER_PRESETS
+    from cliphead.lab.texture.data import texture_triple_build
+    from cliphead.lab.texture.recipe import PRESETS as TEXTURE_PRESETS
+    from cliphead.lab.world.dataset import render_set_build
+    from cliphead.lab.world.renders import head_bank_build
+
+    renders = CLIP_PRESETS[preset].train_renders
+    builds = {
+        "pairs": lambda: identity_render_build(MAPPER_PRESETS[preset].identity_pairs),
+        "triples": lambda: texture_triple_build(TEXTURE_PRESETS[preset].data),
+        "renders": lambda: render_set_build(renders),
+        "head-bank": lambda: head_bank_build(renders.bank_heads, 0),
+    }
+    if kind not in builds:
+        raise ValueError(f"unknown data {kind!r}; choose from {', '.join(builds)}")
+    return builds[kind]()

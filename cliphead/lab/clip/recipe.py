@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cliphead.lab.distributed import is_main_process
 from cliphead.lab.world.dataset import EVAL_RENDERS, RenderSetConfig, load_render_set
 from cliphead.lab.clip.evaluation import evaluate_encoder, evaluation_rows
 from cliphead.clip.image_tower import ImageTowerConfig
@@ -46,6 +47,8 @@ def train_and_save_clip(out: Path, preset: str = "full", install: bool = False, 
     recipe = PRESETS[preset]
     train_set = load_render_set(recipe.train_renders)
     tower = train_image_tower(train_set, out, recipe.training, recipe.tower, progress)
+    if not is_main_process():  # under `accelerate launch` the main process writes, evaluates and reports
+        return {"seconds": round(time.perf_counter() - start, 1)}
     command = "cliphead train clip" + (" --quick" if preset == "quick" else " --install" if install else "")
     provenance = {"command": command, "renders": asdict(recipe.train_renders), "training": asdict(recipe.training)}
     weights = save_image_tower(tower, out / DEFAULT_LIT_WEIGHTS.name, provenance)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cliphead.lab.distributed import autocast, is_main_process, mean_over_processes, process_seed, sum_gradients, summed
 from cliphead.lab.world.dataset import RenderSet
 from cliphead.assets import load_cached_npz
 from cliphead.clip.image_tower import ImageTower, ImageTowerConfig
@@ -88,7 +89,8 @@ def train_image_tower(
     tower_config: ImageTowerConfig = ImageTowerConfig(),
     progress: bool = True,
 ) -> ImageTower:
-    """Train (or resume) an image tower on ``renders``; writes ``checkpoint.pt`` and ``history.csv``."""
+    """Train (or resume) an image tower on ``renders``; writes ``checkpoint.pt`` and ``history.csv``. Under
+    ``accelerate launch`` each process draws its own batch (:mod:`cliphead.lab.distributed`)."""
     from tqdm.auto import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -104,7 +106,7 @@ def train_image_tower(
         ],
         lr=config.learning_rate,
     )
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(process_seed(config.seed))
     checkpoint, history_path = out_dir / "checkpoint.pt", out_dir / "history.csv"
     start, history = 0, []
     if checkpoint.exists():
@@ -116,6 +118,8 @@ def train_image_tower(
         optimiser.load_state_dict(state["optimiser"])
         generator.set_state(state["generator"])
         start, history = state["step"], state["history"]
+        if not is_main_process():  # the checkpoint holds the main process's draws; the others start a new stream
+            generator.manual_seed(process_seed(config.seed) + start)
     tower.train()
     bar = tqdm(
         range(start, config.steps), initial=start, total=config.steps, desc="LiT image tower", disable=not progress
@@ -127,18 +131,20 @@ def train_image_tower(
         index = torch.randint(0, len(images), (config.batch_size,), generator=generator)
         caption = torch.randint(0, texts.shape[1], (config.batch_size,), generator=generator)
         batch = _augment(images[index].float() / 255.0, config.shift_pixels, generator)
-        loss = contrastive_loss(F.normalize(tower(batch), dim=-1), texts[index, caption], logit_scale)
+        with autocast():
+            loss = contrastive_loss(F.normalize(tower(batch).float(), dim=-1), texts[index, caption], logit_scale)
         optimiser.zero_grad(set_to_none=True)
-        loss.backward()
+        mean_over_processes(loss).backward()
+        sum_gradients([*tower.parameters(), logit_scale])
         optimiser.step()
-        running.append(float(loss))
+        running.append(summed(mean_over_processes(loss)))
         if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
             history.append(
                 {"step": step + 1, "loss": float(np.mean(running)), "temperature": float(1 / logit_scale.exp())}
             )
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
             running = []
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+        if is_main_process() and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
             state = {
                 "config": asdict(config),
                 "tower_config": tower_config.to_dict(),
@@ -152,6 +158,8 @@ def train_image_tower(
             torch.save(state, checkpoint)
             _write_history(history_path, history)
     bar.close()
+    if not is_main_process():
+        return tower.eval()
     (out_dir / "run.json").write_text(
         json.dumps({"seconds_this_run": time.perf_counter() - began, "steps": config.steps}, indent=2) + "\n"
     )

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cliphead.lab.distributed import is_main_process
 from cliphead.heads.checkpoints import DEFAULT_HEAD_WEIGHTS, save_head_model
 from cliphead.heads.ict import load_ict_model
 from cliphead.heads.neural import NeuralHeadConfig
@@ -69,6 +70,8 @@ def train_and_save_head_model(out: Path, preset: str = "full", install: bool = F
     scans = load_scans(load_ict_model(), recipe.scans)
     config = recipe.training
     model, history = train_head_model(scans, out, config, recipe.model)
+    if not is_main_process():  # under `accelerate launch` the main process writes and reports
+        return {"seconds": round(time.perf_counter() - start, 1)}
     weights = save_head_model(model, out / DEFAULT_HEAD_WEIGHTS.name)
     payload = {
         "weights": str(weights),

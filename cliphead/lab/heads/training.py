@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from cliphead.lab.distributed import autocast, is_main_process, mean_over_processes, process_seed, sum_gradients
 from cliphead.files import atomic_path
 from cliphead.heads.neural import NeuralHeadConfig, NeuralHeadModel
 from cliphead.lab.heads.scans import ScanSet
@@ -155,7 +156,8 @@ def train_head_model(
     model_config: NeuralHeadConfig | None = None,
     progress: bool = True,
 ) -> tuple[NeuralHeadModel, pd.DataFrame]:
-    """Train (or resume training) and return the final model and the loss history."""
+    """Train (or resume training) and return the final model and the loss history (the main process's draws;
+    under ``accelerate launch`` each process draws its own identities, :mod:`cliphead.lab.distributed`)."""
     model_config = model_config or NeuralHeadConfig()
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
@@ -164,7 +166,7 @@ def train_head_model(
     optimiser = _optimiser(auto, config)
     decay = config.final_learning_rate_factor ** (1 / max(config.steps, 1))
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, decay)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(process_seed(config.seed))
     history: list[dict] = []
     start = 0
     checkpoint_path = out_dir / "checkpoint.pt"
@@ -178,6 +180,8 @@ def train_head_model(
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         history, start = state["history"], state["step"]
+        if not is_main_process():  # the checkpoint holds the main process's draws; the others start a new stream
+            rng = np.random.default_rng([process_seed(config.seed), start])
     bar = tqdm(
         range(start, config.steps),
         initial=start,
@@ -186,18 +190,20 @@ def train_head_model(
         disable=not progress,
     )
     for step in bar:
-        losses = _losses(auto, scans, config, rng)
+        with autocast():
+            losses = _losses(auto, scans, config, rng)
         weights = asdict(config.weights)
         total = sum(weights[name] * value for name, value in losses.items())
         optimiser.zero_grad(set_to_none=True)
-        total.backward()
+        mean_over_processes(total).backward()
+        sum_gradients(auto.parameters())
         optimiser.step()
         scheduler.step()
         if step % config.log_every == 0 or step == config.steps - 1:
             row = {"step": step, "total": total.item()} | {name: v.item() for name, v in losses.items()}
             history.append(row)
             bar.set_postfix(surface_mm=f"{10 * row['surface']:.2f}", deform_mm=f"{10 * row['deformation']:.2f}")
-        if (step + 1) % config.checkpoint_every == 0 or step == config.steps - 1:
+        if is_main_process() and ((step + 1) % config.checkpoint_every == 0 or step == config.steps - 1):
             with atomic_path(checkpoint_path) as temporary:
                 torch.save(
                     {
@@ -214,7 +220,8 @@ def train_head_model(
                     temporary,
                 )
     history_frame = pd.DataFrame(history)
-    with atomic_path(out_dir / "history.csv") as temporary:
-        history_frame.to_csv(temporary, index=False)
-    (out_dir / "training_config.json").write_text(json.dumps(asdict(config), indent=2))
+    if is_main_process():
+        with atomic_path(out_dir / "history.csv") as temporary:
+            history_frame.to_csv(temporary, index=False)
+        (out_dir / "training_config.json").write_text(json.dumps(asdict(config), indent=2))
     return finalise(auto, scans.expression_names), history_frame

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import torch
@@ -45,8 +45,7 @@ from cliphead.lab.mapping.prompts import (
     identity_caption,
 )
 from cliphead.lab.mapping.synthesis import build_synthesis
-from cliphead.lab.parallel import default_workers
-from cliphead.lab.shards import Shard, arrays_sha256, load_shards, save_shard
+from cliphead.lab.shards import ChunkedBuild
 
 PAIRS_FORMAT = 1
 #: Identity pairs turn the head about the vertical axis only (§2.1), over the whole front half.
@@ -133,15 +132,6 @@ def _render_identities(config: IdentityPairConfig, head_weights: str | None, sta
 RENDER_CHUNK = 8
 
 
-def _chunk_bounds(config: IdentityPairConfig, head_weights: str | None, chunks: list[int]) -> list[tuple]:
-    """:func:`_render_identities`' arguments for each numbered chunk."""
-    return [(config, head_weights, k * RENDER_CHUNK, min((k + 1) * RENDER_CHUNK, config.n_identities)) for k in chunks]
-
-
-def n_render_chunks(config: IdentityPairConfig) -> int:
-    return -(-config.n_identities // RENDER_CHUNK)
-
-
 def _join_renders(config: IdentityPairConfig, parts: list[dict]) -> dict[str, np.ndarray]:
     """The chunks' renders joined in chunk order into the cached arrays."""
 
@@ -161,37 +151,18 @@ def _join_renders(config: IdentityPairConfig, parts: list[dict]) -> dict[str, np
     }
 
 
-def _build_renders(config: IdentityPairConfig, head_weights: str | None, workers: int) -> dict[str, np.ndarray]:
-    from cliphead.lab.parallel import map_in_processes
-
-    bounds = _chunk_bounds(config, head_weights, list(range(n_render_chunks(config))))
-    parts = map_in_processes(_render_identities, bounds, workers, "identity pairs (extract, UV, render)", "chunk")
-    return _join_renders(config, parts)
-
-
-def build_render_shard(
-    config: IdentityPairConfig, shard: Shard, folder: Path, head_weights: str | None = None, workers: int | None = None
-) -> Path:
-    """Build shard ``shard`` of the identity renders of ``config`` (:mod:`cliphead.lab.shards`) into ``folder``."""
-    from cliphead.lab.parallel import map_in_processes
-
-    chunks = shard.chunks(n_render_chunks(config))
-    bounds = _chunk_bounds(config, head_weights, chunks)
-    description = f"identity pairs, shard {shard.index}/{shard.count}"
-    parts = map_in_processes(_render_identities, bounds, workers or default_workers(), description, "chunk")
-    return save_shard(shard.file(folder, config.key(head_fingerprint(head_weights))), dict(zip(chunks, parts)))
-
-
-def merge_render_shards(config: IdentityPairConfig, folder: Path, head_weights: str | None = None) -> dict:
-    """Join the shards of the identity renders of ``config`` in ``folder`` into the cache (where
-    :func:`load_identity_renders` finds them; an entry already there must be the same); returns the cache key
-    and the arrays' sha256."""
-    key = config.key(head_fingerprint(head_weights))
-    joined = _join_renders(config, load_shards(folder, key, n_render_chunks(config)))
-    digest = arrays_sha256(joined)
-    if arrays_sha256(load_cached_npz(key, lambda: joined)) != digest:
-        raise ValueError(f"the cache already holds other renders under {key}; remove that entry and merge again")
-    return {"key": key, "sha256": digest, "pairs": len(joined["images"])}
+def identity_render_build(config: IdentityPairConfig, head_weights: str | None = None) -> ChunkedBuild:
+    """The identity renders of ``config`` as a chunked build (:mod:`cliphead.lab.shards`), 8 identities a chunk."""
+    starts = range(0, config.n_identities, RENDER_CHUNK)
+    tasks = [
+        (_render_identities, (config, head_weights, s, min(s + RENDER_CHUNK, config.n_identities))) for s in starts
+    ]
+    return ChunkedBuild(
+        config.key(head_fingerprint(head_weights)),
+        tasks,
+        partial(_join_renders, config),
+        "identity pairs (extract, UV, render)",
+    )
 
 
 @dataclass(frozen=True)
@@ -222,14 +193,6 @@ class IdentityRenders:
         return geometry_words(values, self.tertiles())
 
 
-def cached_render_arrays(
-    config: IdentityPairConfig, head_weights: str | None = None, workers: int | None = None
-) -> tuple[str, dict[str, np.ndarray]]:
-    """The cache key and arrays of the identity renders of ``config``, built whole on first use."""
-    key = config.key(head_fingerprint(head_weights))
-    return key, load_cached_npz(key, lambda: _build_renders(config, head_weights, workers or default_workers()))
-
-
 def load_identity_renders(
     config: IdentityPairConfig = IdentityPairConfig(), head_weights: str | None = None, workers: int | None = None
 ) -> IdentityRenders:
@@ -238,7 +201,8 @@ def load_identity_renders(
     ``workers`` > 1 builds in spawned processes (so scripts need an ``if __name__ == "__main__":``
     guard); the arrays are the same for any number of workers.
     """
-    key, arrays = cached_render_arrays(config, head_weights, workers)
+    build = identity_render_build(config, head_weights)
+    key, arrays = build.key, build.whole(workers)
     records = tuple(Attributes.from_dict(json.loads(str(r))) for r in arrays["records"])
     return IdentityRenders(
         config,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from cliphead.lab.world.attributes import Attributes, sample_attributes
 from cliphead.lab.world.captions import captions
 from cliphead.lab.world.painter import PAINTERS
-from cliphead.assets import load_cached_npz
+from cliphead.lab.shards import ChunkedBuild
 from cliphead.texture.crop import crop_face
 from cliphead.texture.sampling import as_model_images
 
@@ -126,15 +126,13 @@ def _textures(config: TextureDataConfig, start: int, stop: int) -> dict:
     return {"whole": whole, "face": face, "records": records, "captions": texts}
 
 
-def _build(config: TextureDataConfig, head_weights: str | None, workers: int) -> dict[str, np.ndarray]:
-    from cliphead.lab.parallel import map_in_processes
+#: Heads and textures per chunk of the texture triples (a chunk is the unit of work of a worker and of a shard).
+HEAD_CHUNK, TEXTURE_CHUNK = 16, 64
 
-    chunk = 16
-    head_tasks = [(config, head_weights, s, min(s + chunk, config.n_heads)) for s in range(0, config.n_heads, chunk)]
-    heads = map_in_processes(_normal_maps, head_tasks, workers, "texture data: heads (extract, UV, bake)", "chunk")
-    chunk = 64
-    texture_tasks = [(config, s, min(s + chunk, config.n_textures)) for s in range(0, config.n_textures, chunk)]
-    textures = map_in_processes(_textures, texture_tasks, workers, "texture data: painted textures", "chunk")
+
+def _join(heads_chunks: int, parts: list[dict]) -> dict[str, np.ndarray]:
+    """The chunks' heads (the first ``heads_chunks`` parts) and textures joined into the cached arrays."""
+    heads, textures = parts[:heads_chunks], parts[heads_chunks:]
     return {
         "normals_whole": np.concatenate([part["whole"] for part in heads]),
         "normals_face": np.concatenate([part["face"] for part in heads]),
@@ -144,6 +142,22 @@ def _build(config: TextureDataConfig, head_weights: str | None, workers: int) ->
         "records": np.array([record for part in textures for record in part["records"]]),
         "captions": np.array([texts for part in textures for texts in part["captions"]]),
     }
+
+
+def texture_triple_build(config: TextureDataConfig, head_weights: str | None = None) -> ChunkedBuild:
+    """The triples of ``config`` as a chunked build (:mod:`cliphead.lab.shards`): chunks of 16 heads (extract, UV,
+    bake), then chunks of 64 painted textures."""
+    from cliphead.heads.checkpoints import head_fingerprint
+
+    head_starts, texture_starts = range(0, config.n_heads, HEAD_CHUNK), range(0, config.n_textures, TEXTURE_CHUNK)
+    heads = [(_normal_maps, (config, head_weights, s, min(s + HEAD_CHUNK, config.n_heads))) for s in head_starts]
+    textures = [(_textures, (config, s, min(s + TEXTURE_CHUNK, config.n_textures))) for s in texture_starts]
+    return ChunkedBuild(
+        config.key(head_fingerprint(head_weights)),
+        heads + textures,
+        partial(_join, len(heads)),
+        "texture data: heads (extract, UV, bake), then painted textures",
+    )
 
 
 @dataclass(frozen=True)
@@ -177,12 +191,7 @@ def load_texture_triples(
     config: TextureDataConfig, head_weights: str | None = None, workers: int | None = None
 ) -> TextureTriples:
     """The triples of ``config``, built once (in ``workers`` processes, default all cores) and cached."""
-    import os
-
-    from cliphead.heads.checkpoints import head_fingerprint
-
-    workers = workers or os.cpu_count() or 1
-    arrays = load_cached_npz(config.key(head_fingerprint(head_weights)), lambda: _build(config, head_weights, workers))
+    arrays = texture_triple_build(config, head_weights).whole(workers)
     return TextureTriples(
         config=config,
         normals_whole=arrays["normals_whole"],

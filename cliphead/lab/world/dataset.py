@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -21,8 +21,7 @@ from cliphead.lab.world.captions import captions
 from cliphead.lab.world.painter import paint_texture
 from cliphead.lab.world.renders import ViewSettings, head_bank, random_view
 from cliphead.render.lit import render_head
-from cliphead.assets import load_cached_npz
-from cliphead.lab.parallel import default_workers
+from cliphead.lab.shards import ChunkedBuild
 
 RENDER_SET_FORMAT = 2
 
@@ -89,19 +88,26 @@ def _render_chunk(config: RenderSetConfig, start: int, stop: int) -> dict:
     return {"images": images, "records": records, "heads": head_index, "captions": caption_rows}
 
 
-def _build(config: RenderSetConfig, workers: int) -> dict[str, np.ndarray]:
-    from cliphead.lab.parallel import map_in_processes
+#: Images per chunk of a render set (a chunk is the unit of work of a worker and of a shard).
+RENDER_CHUNK = 64
 
-    head_bank(config.bank_heads, 0)  # built once here, not in every worker
-    chunk = 64
-    bounds = [(config, start, min(start + chunk, config.n_images)) for start in range(0, config.n_images, chunk)]
-    parts = map_in_processes(_render_chunk, bounds, workers, f"rendering {config.split} set", "chunk")
+
+def _join(parts: list[dict]) -> dict[str, np.ndarray]:
     return {
         "images": np.stack([image for part in parts for image in part["images"]]),
         "records": np.array([record for part in parts for record in part["records"]]),
         "heads": np.array([head for part in parts for head in part["heads"]], dtype=np.int64),
         "captions": np.array([row for part in parts for row in part["captions"]]),
     }
+
+
+def render_set_build(config: RenderSetConfig) -> ChunkedBuild:
+    """The render set of ``config`` as a chunked build (:mod:`cliphead.lab.shards`); its head bank is built (or
+    found) first, in this process, not in every worker."""
+    starts = range(0, config.n_images, RENDER_CHUNK)
+    tasks = [(_render_chunk, (config, start, min(start + RENDER_CHUNK, config.n_images))) for start in starts]
+    prepare = partial(head_bank, config.bank_heads, 0)
+    return ChunkedBuild(config.key(), tasks, _join, f"rendering {config.split} set", prepare)
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,6 @@ def load_render_set(config: RenderSetConfig, workers: int | None = None) -> Rend
     ``if __name__ == "__main__":`` guard (the ``cliphead`` command, pytest and notebooks have it);
     ``workers=1`` renders in this process. The images are the same either way.
     """
-    workers = workers or default_workers()
-    arrays = load_cached_npz(config.key(), lambda: _build(config, workers))
+    arrays = render_set_build(config).whole(workers)
     records = tuple(Attributes.from_dict(json.loads(str(r))) for r in arrays["records"])
     return RenderSet(config, arrays["images"], records, arrays["heads"], arrays["captions"])

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cliphead.assets import load_cached_npz
+from cliphead.lab.shards import ChunkedBuild
 from cliphead.heads.expressions import EXPRESSIONS
 from cliphead.render.lit import View
 
@@ -79,14 +79,18 @@ def bank_identity_seeds(n_identities: int, seed: int) -> tuple[int, ...]:
     return tuple(int(rng.integers(2**31)) for _ in range(n_identities))
 
 
-def _build_bank(n_identities: int, seed: int) -> dict[str, np.ndarray]:
-    """Every head's arrays; chunks of heads are built in worker processes (the same arrays as one process)."""
-    from cliphead.lab.parallel import default_workers, map_in_processes
-
-    identity_seeds = bank_identity_seeds(n_identities, seed)
-    tasks = [(start, identity_seeds[start : start + _BANK_CHUNK]) for start in range(0, n_identities, _BANK_CHUNK)]
-    parts = map_in_processes(_bank_heads, tasks, default_workers(), "head bank (re-mesh + aligned UV)", "chunk")
+def _join_bank(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {key: value for part in parts for key, value in part.items()}
+
+
+def head_bank_build(n_heads: int = 96, seed: int = 0) -> ChunkedBuild:
+    """The head bank as a chunked build (:mod:`cliphead.lab.shards`), a few heads a chunk."""
+    identity_seeds = bank_identity_seeds(n_heads, seed)
+    tasks = [
+        (_bank_heads, (start, identity_seeds[start : start + _BANK_CHUNK])) for start in range(0, n_heads, _BANK_CHUNK)
+    ]
+    key = f"head-bank-{n_heads}-{seed}-{BANK_RESOLUTION}-v1"
+    return ChunkedBuild(key, tasks, _join_bank, "head bank (re-mesh + aligned UV)")
 
 
 @lru_cache(maxsize=4)
@@ -96,7 +100,7 @@ def head_bank(n_heads: int = 96, seed: int = 0) -> HeadBank:
     More than one chunk of heads is built in spawned processes: see :mod:`cliphead.lab.parallel` for the
     ``if __name__ == "__main__":`` guard a script calling this needs.
     """
-    arrays = load_cached_npz(f"head-bank-{n_heads}-{seed}-{BANK_RESOLUTION}-v1", lambda: _build_bank(n_heads, seed))
+    arrays = head_bank_build(n_heads, seed).whole()
     return HeadBank(
         tuple(
             BankHead(
