@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from cliphead.lab.mapping.pairs import IdentityPairConfig, identity_render_build
-from cliphead.lab.shards import arrays_sha256, data_build, parse_shard
+from cliphead.lab.recipe_data import DATA_KINDS, data_build
+from cliphead.lab.shards import arrays_sha256, parse_shard
 from cliphead.lab.texture.data import TextureDataConfig, texture_triple_build
 
 
@@ -44,7 +45,10 @@ def test_texture_triple_shards_of_heads_and_textures_merge_into_the_unsharded_bu
 def test_every_recipe_data_has_a_build_and_flags_are_checked(tmp_path, capsys):
     from cliphead.cli import main
 
-    keys = {kind: data_build(kind, "quick").key for kind in ("pairs", "triples", "renders", "head-bank")}
+    from cliphead.cli.train import DATA_KINDS as CLI_KINDS
+
+    assert CLI_KINDS == DATA_KINDS
+    keys = {kind: data_build(kind, "quick").key for kind in DATA_KINDS}
     assert keys["pairs"].startswith("identity-pairs") and keys["head-bank"].startswith("head-bank-12-0")
     assert main(["build", "data", "pairs", "--shard", "3/2", "--out", str(tmp_path)]) == 2
     assert "1 <= I <= N" in capsys.readouterr().err

@@ -231,7 +231,8 @@ def run_train_texture(args: argparse.Namespace) -> None:
     emit(f"trained ControlNet_uv in {payload['seconds']:.0f} s (final losses: {losses}); wrote {out}", payload)
 
 
-#: ``build data``'s kinds: the training data each recipe builds (and caches) on first use.
+#: ``build data``'s kinds (:data:`cliphead.lab.recipe_data.DATA_KINDS`, named here so that building the parser
+#: imports no lab module; kept equal by a test).
 DATA_KINDS = ("pairs", "triples", "renders", "head-bank")
 
 
@@ -267,7 +268,8 @@ def _register_data(commands: CommandTree) -> None:
 
 def run_build_data(args: argparse.Namespace) -> None:
     """Build a recipe's data whole, one shard of it, or merge shards (lab: :mod:`cliphead.lab.shards`)."""
-    from cliphead.lab.shards import arrays_sha256, data_build, parse_shard
+    from cliphead.lab.recipe_data import data_build
+    from cliphead.lab.shards import arrays_sha256, parse_shard
 
     if args.shard and args.merge or bool(args.shard) != bool(args.out):
         raise ValueError("give --shard I/N with --out DIR, or --merge DIR, or neither (the whole build)")

@@ -128,26 +128,3 @@ class ChunkedBuild:
 
 def _call(function: Callable, *arguments):
     return function(*arguments)
-
-
-def data_build(kind: str, preset: str = "full") -> ChunkedBuild:
-    """The chunked build of a recipe's data (``build data KIND``): ``pairs`` (train mappers), ``triples`` (train
-    texture), ``renders`` and ``head-bank`` (train clip's training renders and their heads), of ``preset``."""
-    from cliphead.lab.clip.recipe import PRESETS as CLIP_PRESETS
-    from cliphead.lab.mapping.pairs import identity_render_build
-    from cliphead.lab.mapping.recipe import PRESETS as MAPPER_PRESETS
-    from cliphead.lab.texture.data import texture_triple_build
-    from cliphead.lab.texture.recipe import PRESETS as TEXTURE_PRESETS
-    from cliphead.lab.world.dataset import render_set_build
-    from cliphead.lab.world.renders import head_bank_build
-
-    renders = CLIP_PRESETS[preset].train_renders
-    builds = {
-        "pairs": lambda: identity_render_build(MAPPER_PRESETS[preset].identity_pairs),
-        "triples": lambda: texture_triple_build(TEXTURE_PRESETS[preset].data),
-        "renders": lambda: render_set_build(renders),
-        "head-bank": lambda: head_bank_build(renders.bank_heads, 0),
-    }
-    if kind not in builds:
-        raise ValueError(f"unknown data {kind!r}; choose from {', '.join(builds)}")
-    return builds[kind]()

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cliphead.render import bake, vertex_normals
 from cliphead.texture.generate import RectifiedTexture
 from cliphead.texture.official_rectify import inpaint_mask, paste_face, read_face_uvs
+from cliphead.uv.bake import uv_normal_map
 
 SPEC_HELP = "official:CONTROLNET_DIR,base=SD21_BASE_DIR,inpaint=SD2_INPAINT_DIR[,face_uvs=GEOMETRY_JSON]"
 
@@ -63,12 +63,11 @@ def encode_official_normals(normals: np.ndarray) -> np.ndarray:
 
 def official_normal_map(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, size: int = 512) -> np.ndarray:
     """The (size, size, 3) uint8 UV normal map of a head in the released encoding, 0 where no surface maps."""
-    baked = bake(vertex_normals(vertices, faces), faces, uv, size, fill_background=np.nan, dilate=2)
-    length = np.linalg.norm(baked, axis=-1, keepdims=True)
-    covered = np.isfinite(length[..., 0]) & (length[..., 0] > 0)
-    image = np.zeros((size, size, 3), np.uint8)
-    image[covered] = encode_official_normals(baked[covered] / length[covered])
-    return image
+    image = uv_normal_map(vertices, faces, uv, size)  # n / 2 + 1/2, black where no surface maps
+    covered = image.any(axis=-1)
+    encoded = np.zeros(image.shape, np.uint8)
+    encoded[covered] = encode_official_normals(image[covered] * 2.0 - 1.0)
+    return encoded
 
 
 @dataclass(frozen=True)

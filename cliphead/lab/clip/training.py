@@ -145,17 +145,8 @@ def train_image_tower(
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
             running = []
         if is_main_process() and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
-            state = {
-                "config": asdict(config),
-                "tower_config": tower_config.to_dict(),
-                "step": step + 1,
-                "tower": tower.state_dict(),
-                "logit_scale": logit_scale.detach(),
-                "optimiser": optimiser.state_dict(),
-                "generator": generator.get_state(),
-                "history": history,
-            }
-            torch.save(state, checkpoint)
+            parts = {"tower": tower, "logit_scale": logit_scale, "optimiser": optimiser, "generator": generator}
+            torch.save(_checkpoint_state(config, tower_config, step + 1, parts, history), checkpoint)
             _write_history(history_path, history)
     bar.close()
     if not is_main_process():
@@ -164,6 +155,22 @@ def train_image_tower(
         json.dumps({"seconds_this_run": time.perf_counter() - began, "steps": config.steps}, indent=2) + "\n"
     )
     return tower.eval()
+
+
+def _checkpoint_state(
+    config: LiTTrainingConfig, tower_config: ImageTowerConfig, step: int, parts: dict, history: list[dict]
+) -> dict:
+    """What a checkpoint holds: the settings, the step, the tower, temperature, optimiser and generator states."""
+    return {
+        "config": asdict(config),
+        "tower_config": tower_config.to_dict(),
+        "step": step,
+        "tower": parts["tower"].state_dict(),
+        "logit_scale": parts["logit_scale"].detach(),
+        "optimiser": parts["optimiser"].state_dict(),
+        "generator": parts["generator"].get_state(),
+        "history": history,
+    }
 
 
 def _write_history(path: Path, history: list[dict]) -> None:
