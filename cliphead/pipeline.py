@@ -58,7 +58,7 @@ class PipelineSettings:
 
 @dataclass
 class TexturedHead:
-    """The pipeline's output: the posed mesh in the aligned layout, its texture, its codes and the timings."""
+    """The pipeline's output: the posed mesh in the pipeline's UV layout, its texture, its codes and the timings."""
 
     prompt: str
     settings: PipelineSettings
