@@ -269,7 +269,7 @@ def _register_data(commands: CommandTree) -> None:
 def run_build_data(args: argparse.Namespace) -> None:
     """Build a recipe's data whole, one shard of it, or merge shards (lab: :mod:`cliphead.lab.shards`)."""
     from cliphead.lab.recipe_data import data_build
-    from cliphead.lab.shards import arrays_sha256, parse_shard
+    from cliphead.lab.shards import parse_shard
 
     if args.shard and args.merge or bool(args.shard) != bool(args.out):
         raise ValueError("give --shard I/N with --out DIR, or --merge DIR, or neither (the whole build)")
@@ -282,10 +282,5 @@ def run_build_data(args: argparse.Namespace) -> None:
     if args.merge:
         payload = build.merge(Path(args.merge))
     else:
-        arrays = build.whole(workers=args.workers)
-        payload = {
-            "key": build.key,
-            "sha256": arrays_sha256(arrays),
-            "arrays": {n: list(a.shape) for n, a in arrays.items()},
-        }
+        payload = build.record(build.whole(workers=args.workers))
     emit(f"{args.kind} in the cache: {payload['key']}", payload)

@@ -117,13 +117,21 @@ class ChunkedBuild:
         return save_shard(shard.file(folder, self.key), dict(zip(chunks, self.run(chunks, workers))))
 
     def merge(self, folder: Path) -> dict:
-        """Join the shards in ``folder`` into the cache (an entry already there must be the same); the key, the
-        arrays' sha256 and their sizes."""
+        """Join the shards in ``folder`` into the cache (an entry already there must be the same); their
+        :meth:`record`."""
         joined = self.join(load_shards(folder, self.key, len(self.tasks)))
-        digest = arrays_sha256(joined)
-        if arrays_sha256(load_cached_npz(self.key, lambda: joined)) != digest:
+        record = self.record(joined)
+        if arrays_sha256(load_cached_npz(self.key, lambda: joined)) != record["sha256"]:
             raise ValueError(f"the cache already holds other data under {self.key}; remove that entry and merge again")
-        return {"key": self.key, "sha256": digest, "arrays": {name: list(a.shape) for name, a in joined.items()}}
+        return record
+
+    def record(self, arrays: dict[str, np.ndarray]) -> dict:
+        """The cache key, the arrays' sha256 and their shapes (what ``build data`` reports)."""
+        return {
+            "key": self.key,
+            "sha256": arrays_sha256(arrays),
+            "arrays": {n: list(a.shape) for n, a in arrays.items()},
+        }
 
 
 def _call(function: Callable, *arguments):

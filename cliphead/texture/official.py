@@ -29,7 +29,7 @@ import torch
 from PIL import Image
 
 from cliphead.texture.generate import RectifiedTexture
-from cliphead.texture.official_rectify import inpaint_mask, paste_face, read_face_uvs
+from cliphead.texture.official_rectify import inpaint_mask, paste_face, read_face_uvs, resized
 from cliphead.uv.bake import uv_normal_map
 
 SPEC_HELP = "official:CONTROLNET_DIR,base=SD21_BASE_DIR,inpaint=SD2_INPAINT_DIR[,face_uvs=GEOMETRY_JSON]"
@@ -131,7 +131,10 @@ class OfficialTexturer:
             height=size,
             width=size,
             output_type="np",
-            **{name: Image.fromarray(resized(image, size, name == "mask_image")) for name, image in images.items()},
+            **{
+                name: Image.fromarray(resized(image, size, nearest=name == "mask_image"))
+                for name, image in images.items()
+            },
         ).images[0]
         return (np.clip(result, 0, 1) * 255).round().astype(np.uint8)
 
@@ -179,14 +182,6 @@ def centre_box(shape: tuple[int, int], fraction: float) -> tuple[int, int, int, 
     height, width = shape
     box_height, box_width = int(fraction * height), int(fraction * width)
     return int(width / 2 - box_width / 2), int(height / 2 - box_height / 2), box_width, box_height
-
-
-def resized(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
-    """A uint8 image (H, W[, 3]) resized to (size, size), bilinear (or nearest, for masks)."""
-    if image.shape[0] == size and image.shape[1] == size:
-        return image
-    method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
-    return np.asarray(Image.fromarray(image).resize((size, size), method))
 
 
 def load_official_texturer(spec: str) -> OfficialTexturer:

@@ -52,7 +52,11 @@ def read_face_uvs(path: Path) -> np.ndarray:
     return uvs[:FACE_POINTS]
 
 
-def _resize(image: np.ndarray, width: int, height: int, nearest: bool = False) -> np.ndarray:
+def resized(image: np.ndarray, width: int, height: int | None = None, nearest: bool = False) -> np.ndarray:
+    """A uint8 image (H, W[, 3]) resized to (``height`` or ``width``, ``width``), bilinear (nearest for masks)."""
+    height = width if height is None else height
+    if image.shape[:2] == (height, width):
+        return image
     method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
     return np.asarray(Image.fromarray(image).resize((width, height), method))
 
@@ -90,21 +94,21 @@ def paste_face(
     """The module doc's paste: ``full`` (uint8, the normal map's size), ``face`` (the face pass), ``box``
     (left, top, width, height) the crop the face pass saw."""
     left, top, width, height = box
-    crop = _resize(full[top : top + height, left : left + width], warp_size, warp_size)
-    target = _resize(face, warp_size, warp_size)
+    crop = resized(full[top : top + height, left : left + width], warp_size, warp_size)
+    target = resized(face, warp_size, warp_size)
     crop_points, target_points = _points(crop), _points(target)
     texture = full.copy()
     if crop_points is None or target_points is None:
         where = "the face pass's texture" if target_points is None else "the full texture's crop"
-        texture[top : top + height, left : left + width] = _resize(face, width, height)
+        texture[top : top + height, left : left + width] = resized(face, width, height)
         reason = f"FaceMesh found no face on {where}; the face pass's texture was pasted unwarped"
         record = Rectification(texture, crop_points, target_points, None, None, None, None, False, reason)
         return PastedFace(texture, None, record)
     warped, covered = warp_onto(crop, crop_points, target_points, face_uvs)
-    covered = _resize(covered.astype(np.uint8), width, height, nearest=True).astype(bool)
+    covered = resized(covered.astype(np.uint8), width, height, nearest=True).astype(bool)
     region = texture[top : top + height, left : left + width]
-    region[covered] = _resize(warped, width, height)[covered]
-    after = _points(_resize(region, warp_size, warp_size))
+    region[covered] = resized(warped, width, height)[covered]
+    after = _points(resized(region, warp_size, warp_size))
     record = Rectification(
         texture=texture,
         full_landmarks=crop_points,

@@ -131,10 +131,17 @@ def seam_of(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.flatnonzero(~touches[0] & touches[1] & touches[2]), left
 
 
-def official_uv(vertices: np.ndarray, faces: np.ndarray, layout: OfficialLayout) -> OfficialUV:
-    """The head ``(vertices, faces)`` (ICT frame, open at the neck) in the official layout (module doc).
+@dataclass(frozen=True)
+class SeamCut:
+    """A head cut along the official seam (steps 1-2), in centred NPHM coordinates."""
 
-    Raises :class:`~cliphead.meshes.MeshError` if the cut head is not a disk with the four boundary parts."""
+    vertices: np.ndarray  # (N + S, 3) the head's vertices, then copies of its S seam vertices
+    faces: np.ndarray  # (F, 3) the left faces on the copies
+    seam: np.ndarray  # (S,) the seam's vertex indices (copy k is vertex N + k)
+
+
+def cut_along_seam(vertices: np.ndarray, faces: np.ndarray) -> SeamCut:
+    """Steps 1-2 of the module doc for a head in the ICT frame (centred in NPHM coordinates first)."""
     nphm = ict_to_nphm(np.asarray(vertices, float))
     nphm = nphm - nphm.mean(axis=0)
     faces = np.asarray(faces, np.int64)
@@ -146,24 +153,35 @@ def official_uv(vertices: np.ndarray, faces: np.ndarray, layout: OfficialLayout)
     cut_faces = faces.copy()
     left_corners = cut_faces[left]
     cut_faces[left] = np.where(copy_of[left_corners] >= 0, copy_of[left_corners], left_corners)
-    cut = np.concatenate([nphm, nphm[seam]])
-    loops = igl.boundary_loop_all(cut_faces)
+    return SeamCut(np.concatenate([nphm, nphm[seam]]), cut_faces, seam)
+
+
+def official_uv(vertices: np.ndarray, faces: np.ndarray, layout: OfficialLayout) -> OfficialUV:
+    """The head ``(vertices, faces)`` (ICT frame, open at the neck) in the official layout (module doc).
+
+    Raises :class:`~cliphead.meshes.MeshError` if the cut head is not a disk with the four boundary parts."""
+    cut = cut_along_seam(vertices, faces)
+    loops = igl.boundary_loop_all(cut.faces)
     if len(loops) != 1:
         raise MeshError(f"cut along the official seam, the head has {len(loops)} boundary loops, not one")
     boundary = np.asarray(loops[0], np.int64)
-    masks = boundary_part_masks(cut, boundary, seam, copy_of[seam])
+    copies = len(vertices) + np.arange(cut.seam.size)
+    masks = boundary_part_masks(cut.vertices, boundary, cut.seam, copies)
     boundary_uv = np.zeros((boundary.size, 2))
     for part, mask in masks.items():
         if mask.any():
-            _, nearest = cKDTree(layout.points[part]).query(cut[boundary[mask]])
+            _, nearest = cKDTree(layout.points[part]).query(cut.vertices[boundary[mask]])
             boundary_uv[mask] = layout.uv[part][nearest]
-    uv = igl.harmonic(cut, cut_faces, boundary, boundary_uv, 1)
-    ict = np.concatenate([vertices, np.asarray(vertices)[seam]])
-    return OfficialUV(ict, cut_faces, uv, seam)
+    uv = igl.harmonic(cut.vertices, cut.faces, boundary, boundary_uv, 1)
+    ict = np.concatenate([vertices, np.asarray(vertices)[cut.seam]])
+    return OfficialUV(ict, cut.faces, uv, cut.seam)
 
 
 def weld_seam(vertices: np.ndarray, faces: np.ndarray, tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """A mesh cut along a seam (duplicated vertices, within ``tolerance`` of each other) joined into one surface."""
+    """A mesh cut along a seam (duplicated vertices, within ``tolerance`` of each other) joined into one surface.
+
+    Pairs within ``tolerance`` are joined, wherever they lie; :func:`cliphead.meshes.merge_close_vertices` rounds
+    to a grid instead, which splits a pair that straddles a grid line."""
     vertices = np.asarray(vertices)
     pairs = cKDTree(vertices).query_pairs(tolerance, output_type="ndarray")
     links = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(vertices),) * 2)
